@@ -1,0 +1,4 @@
+"""The functional core: policy, inventory, state machines, ledger hashing.
+
+Standard library and pydantic only: no I/O, no SDK, no clock, nothing from `bot` or `adapters`.
+"""

@@ -1,0 +1,114 @@
+"""What a request's card shows to one audience, computed from state and policy; pure.
+
+Adapters render a `CardView` as Block Kit or an Adaptive Card; they never decide which
+buttons someone gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workflows.effects import Audience
+from workflows.guards import eligible_approvers, waiting_consultations
+from workflows.inventory import raci_for
+from workflows.ledger import format_time
+from workflows.model import ApprovalRequest, Status, Verdict
+from workflows.policy import Policy
+from workflows.wording import describe, display_name, names, outcome_text, tally
+
+
+@dataclass(frozen=True)
+class CardView:
+    request_id: str
+    revision: int
+    title: str
+    system: str
+    system_name: str
+    tier: str
+    version: str
+    environment: str | None
+    reason: str | None
+    requester: str
+    status: Status
+    status_text: str
+    raci: tuple[tuple[str, str], ...]
+    consultation: tuple[tuple[str, str], ...]
+    notice: str | None
+    buttons: tuple[Verdict, ...]
+
+
+_BUTTONS = {
+    Audience.APPROVER: (Verdict.APPROVE, Verdict.REJECT),
+    Audience.CONSULTED: (Verdict.NO_OBJECTION, Verdict.CONCERN),
+    Audience.INFORMED: (),
+}
+
+
+def card_view(
+    state: ApprovalRequest, policy: Policy, audience: Audience, viewer: str | None = None
+) -> CardView:
+    """The card for `audience`; buttons only while pending and only where they could count."""
+    system = policy.systems.get(state.system)
+    raci = raci_for(policy, state.system, "deploy")
+    rows: tuple[tuple[str, str], ...] = ()
+    if raci is not None:
+        rows = (
+            ("Responsible", ", ".join(raci.responsible)),
+            (
+                "Accountable",
+                f"{raci.accountable} ({names(policy, eligible_approvers(state, policy))})",
+            ),
+            ("Consulted", ", ".join(raci.consulted) or "none"),
+            ("Informed", ", ".join(raci.informed) or "none"),
+        )
+    answers = {v.person: v for v in state.consultations}
+    consultation = tuple(
+        (
+            display_name(policy, p),
+            _answer_text(answers[p].verdict, answers[p].comment) if p in answers else "waiting",
+        )
+        for p in state.consulted
+    )
+    buttons = _BUTTONS[audience] if state.status is Status.PENDING else ()
+    if audience is Audience.CONSULTED and viewer in answers:
+        buttons = ()
+    return CardView(
+        request_id=state.id,
+        revision=state.revision,
+        title=describe(state),
+        system=state.system,
+        system_name=system.name if system else state.system,
+        tier=system.tier if system else "unknown",
+        version=state.version,
+        environment=state.environment,
+        reason=state.reason,
+        requester=display_name(policy, state.requester.person),
+        status=state.status,
+        status_text=outcome_text(state, policy)
+        if state.status is not Status.PENDING
+        else tally(state),
+        raci=rows,
+        consultation=consultation,
+        notice=_notice(state, policy),
+        buttons=buttons,
+    )
+
+
+def _answer_text(verdict: Verdict, comment: str | None) -> str:
+    if verdict is Verdict.CONCERN:
+        return f"concern: {comment}"
+    return "no objection"
+
+
+def _notice(state: ApprovalRequest, policy: Policy) -> str | None:
+    if state.status is not Status.PENDING:
+        return None
+    if state.frozen_by:
+        return f"Frozen while incident {state.frozen_by} is open."
+    waiting = waiting_consultations(state)
+    if state.consult_first and waiting:
+        return (
+            f"Approval opens once {names(policy, waiting)} answered, "
+            f"or at {format_time(state.consult_until)}."
+        )
+    return f"Expires at {format_time(state.expires_at)} if not decided."

@@ -1,0 +1,84 @@
+"""Commands the engine accepts, each from a person (via an adapter) or the scheduler; pure."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from workflows.model import Actor, Verdict
+
+
+class Action(StrEnum):
+    OPEN = "open"
+    APPROVE = "approve"
+    REJECT = "reject"
+    NO_OBJECTION = "no-objection"
+    RAISE_CONCERN = "concern"
+    CANCEL = "cancel"
+    TICK = "tick"
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str
+
+
+class OpenRequest(_Command):
+    """Ask for a deployment approval; the shell chooses the id."""
+
+    actor: Actor
+    system: str
+    version: str
+    environment: str | None = None
+    reason: str | None = None
+    on_behalf_of: str | None = None
+
+    @property
+    def action(self) -> Action:
+        return Action.OPEN
+
+
+_VERDICT_ACTIONS = {
+    Verdict.APPROVE: Action.APPROVE,
+    Verdict.REJECT: Action.REJECT,
+    Verdict.NO_OBJECTION: Action.NO_OBJECTION,
+    Verdict.CONCERN: Action.RAISE_CONCERN,
+}
+
+
+class Answer(_Command):
+    """A button pressed on a card; `revision` is the card's, `comment` a reason or concern."""
+
+    actor: Actor
+    verdict: Verdict
+    revision: int | None = None
+    comment: str | None = None
+    location: dict[str, str] | None = None
+
+    @property
+    def action(self) -> Action:
+        return _VERDICT_ACTIONS[self.verdict]
+
+
+class Cancel(_Command):
+    """The requester withdraws a pending request."""
+
+    actor: Actor
+    reason: str | None = None
+
+    @property
+    def action(self) -> Action:
+        return Action.CANCEL
+
+
+class Tick(_Command):
+    """The scheduler's nudge: remind, escalate or expire whatever is due at `now`."""
+
+    @property
+    def action(self) -> Action:
+        return Action.TICK
+
+
+Command = OpenRequest | Answer | Cancel | Tick

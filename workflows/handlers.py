@@ -1,0 +1,181 @@
+"""Handlers of the approval machine: what a permitted action changes and tells; pure."""
+
+from __future__ import annotations
+
+from workflows.commands import Answer, Cancel
+from workflows.effects import Audience, Effect, Notify, PostCard, RefreshCards, Target
+from workflows.guards import Context, eligible_approvers, waiting_consultations
+from workflows.inventory import backup_people, informed_of
+from workflows.ledger import AuditEvent, format_time
+from workflows.machine_types import Outcome, Step
+from workflows.model import ApprovalRequest, Status, Verdict, Vote
+from workflows.policy import Policy, TierRules
+from workflows.wording import describe, display_name, names, outcome_text, tally
+
+
+def request_event(ctx: Context, action: str, **data: object) -> AuditEvent:
+    return AuditEvent(
+        action=action,
+        subject_type="request",
+        subject_id=ctx.state.id,
+        actor=ctx.actor,
+        data=data,
+    )
+
+
+def _tell_requester(state: ApprovalRequest, text: str) -> Notify:
+    return Notify(request_id=state.id, text=text, to=Target(actor=state.requester))
+
+
+def _tell_informed(state: ApprovalRequest, policy: Policy, text: str) -> tuple[Notify, ...]:
+    informed = informed_of(policy, state.system, "deploy")
+    return tuple(
+        Notify(request_id=state.id, text=text, to=Target(channel=c)) for c in informed.channels
+    ) + tuple(Notify(request_id=state.id, text=text, to=Target(person=p)) for p in informed.people)
+
+
+def _finish(ctx: Context, new: ApprovalRequest, event: AuditEvent, code: str) -> Step:
+    """Close a request: cards re-rendered, requester and Informed told."""
+    text = f"{describe(new)} was {outcome_text(new, ctx.policy)}."
+    effects: tuple[Effect, ...] = (
+        RefreshCards(request_id=new.id),
+        _tell_requester(new, text),
+        *_tell_informed(new, ctx.policy, text),
+    )
+    return Step(new, effects, (event,), Outcome(True, code, text))
+
+
+def _rules(ctx: Context) -> TierRules | None:
+    """The system's rules now; None once the policy no longer lists it."""
+    system = ctx.state.system
+    return ctx.policy.rules_for(system) if system in ctx.policy.systems else None
+
+
+def _vote(ctx: Context) -> Vote:
+    assert isinstance(ctx.command, Answer)
+    return Vote(
+        person=ctx.actor.person or "",
+        verdict=ctx.command.verdict,
+        at=ctx.now,
+        platform=ctx.actor.platform,
+        comment=(ctx.command.comment or "").strip() or None,
+    )
+
+
+def approve(ctx: Context) -> Step:
+    state = ctx.state
+    if ctx.actor.person in state.approvers():
+        return Step.unchanged(
+            state, Outcome(True, "already-voted", f"You already approved this ({tally(state)}).")
+        )
+    new = state.model_copy(update={"approvals": (*state.approvals, _vote(ctx))})
+    if len(new.approvals) >= new.quorum:
+        new = new.model_copy(update={"status": Status.APPROVED, "decided_at": ctx.now})
+        event = request_event(ctx, "approved", approvers=list(new.approvers()), tally=tally(new))
+        return _finish(ctx, new, event, "approved")
+    event = request_event(ctx, "voted", verdict="approve", tally=tally(new))
+    return Step(
+        new,
+        (RefreshCards(request_id=new.id),),
+        (event,),
+        Outcome(True, "voted", f"Your approval is recorded ({tally(new)})."),
+    )
+
+
+def reject(ctx: Context) -> Step:
+    vote = _vote(ctx)
+    new = ctx.state.model_copy(
+        update={"rejection": vote, "status": Status.REJECTED, "decided_at": ctx.now}
+    )
+    return _finish(ctx, new, request_event(ctx, "rejected", reason=vote.comment), "rejected")
+
+
+def consult(ctx: Context) -> Step:
+    state = ctx.state
+    if ctx.actor.person in state.answered():
+        return Step.unchanged(
+            state, Outcome(True, "already-answered", "You already answered this request.")
+        )
+    vote = _vote(ctx)
+    new = state.model_copy(update={"consultations": (*state.consultations, vote)})
+    event = request_event(ctx, "consulted", verdict=vote.verdict.value, comment=vote.comment)
+    effects: list[Effect] = [RefreshCards(request_id=new.id)]
+    if vote.verdict is Verdict.CONCERN:
+        text = (
+            f"{display_name(ctx.policy, vote.person)} raised a concern about "
+            f"{describe(new)}: {vote.comment}"
+        )
+        effects += [
+            Notify(request_id=new.id, text=text, to=Target(person=p))
+            for p in eligible_approvers(new, ctx.policy)
+        ]
+        effects.append(_tell_requester(new, text))
+    return Step(new, tuple(effects), (event,), Outcome(True, "consulted", "Thank you, noted."))
+
+
+def cancel(ctx: Context) -> Step:
+    assert isinstance(ctx.command, Cancel)
+    new = ctx.state.model_copy(update={"status": Status.CANCELLED, "decided_at": ctx.now})
+    event = request_event(ctx, "cancelled", reason=(ctx.command.reason or "").strip() or None)
+    return _finish(ctx, new, event, "cancelled")
+
+
+def expire(ctx: Context) -> Step:
+    new = ctx.state.model_copy(update={"status": Status.EXPIRED, "decided_at": ctx.now})
+    event = request_event(ctx, "expired", tally=tally(new), expires_at=format_time(new.expires_at))
+    return _finish(ctx, new, event, "expired")
+
+
+def escalate(ctx: Context) -> Step:
+    state = ctx.state
+    backups = backup_people(ctx.policy, state.system, "deploy")
+    # The escalation is itself the chase, so the reminder pace starts again from here.
+    rules = _rules(ctx)
+    remind_at = ctx.now + rules.remind_after if rules else state.remind_at
+    new = state.model_copy(update={"escalated": True, "remind_at": remind_at})
+    event = request_event(ctx, "escalated", to=list(backups))
+    effects: tuple[Effect, ...] = (
+        *(
+            PostCard(request_id=state.id, audience=Audience.APPROVER, to=Target(person=p))
+            for p in backups
+            if p not in state.approvers()
+        ),
+        _tell_requester(
+            new, f"{describe(new)} is still waiting; escalated to {names(ctx.policy, backups)}."
+        ),
+    )
+    return Step(new, effects, (event,), Outcome(True, "escalated", "Escalated."))
+
+
+def remind(ctx: Context) -> Step:
+    state = ctx.state
+    rules = _rules(ctx)
+    waiting = tuple(p for p in eligible_approvers(state, ctx.policy) if p not in state.approvers())
+    if state.consult_first:
+        waiting += waiting_consultations(state)
+    next_at = ctx.now + rules.remind_after if rules else None
+    count = state.reminders_sent + 1
+    new = state.model_copy(update={"reminders_sent": count, "remind_at": next_at})
+    event = request_event(ctx, "reminded", to=list(waiting), count=new.reminders_sent)
+    text = f"Reminder: {describe(new)} is waiting for your answer ({tally(new)})."
+    effects = tuple(Notify(request_id=state.id, text=text, to=Target(person=p)) for p in waiting)
+    return Step(new, effects, (event,), Outcome(True, "reminded", "Reminded."))
+
+
+def tick(ctx: Context) -> Step:
+    state, now = ctx.state, ctx.now
+    if now >= state.expires_at:
+        return expire(ctx)
+    if state.escalate_at is not None and not state.escalated and now >= state.escalate_at:
+        return escalate(ctx)
+    if state.remind_at is not None and now >= state.remind_at:
+        return remind(ctx)
+    return Step.unchanged(state, Outcome(True, "nothing-due", "Nothing is due."))
+
+
+def ignore(ctx: Context) -> Step:
+    return Step.unchanged(ctx.state, Outcome(True, "nothing-due", "Nothing is due."))
+
+
+def unreachable(ctx: Context) -> Step:
+    raise AssertionError("a guard refuses this transition before its handler runs")

@@ -1,0 +1,140 @@
+"""The policy file's schema (RACI as code) as frozen pydantic models; pure, imports no I/O.
+
+Loading YAML with line numbers lives in `policy_load`; cross-reference rules in `policy_rules`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from workflows.durations import format_duration, parse_duration
+
+ACTIVITIES = ("deploy", "risk-review", "incident")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+def _to_duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration; write it as text such as 4h or 30d")
+    return parse_duration(value)
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_to_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Person(_Model):
+    """A human principal; platform ids are optional hints that save a look-up."""
+
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    slack: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,}$")
+    teams: str | None = Field(default=None, min_length=1)
+
+
+class Role(_Model):
+    """A named group of people; `backup` (people or roles) is who escalation reaches."""
+
+    members: tuple[Name, ...] = ()
+    backup: tuple[Name, ...] = ()
+
+
+class Channel(_Model):
+    """An Informed destination, one id per platform."""
+
+    slack: str | None = None
+    teams: str | None = None
+
+
+class TierRules(_Model):
+    """The rules a risk tier sets; `consult_within` defaults to `remind_after`."""
+
+    quorum: int = Field(ge=1, le=20)
+    consult_first: bool = False
+    review_every: Duration
+    remind_after: Duration
+    escalate_after: Duration | None = None
+    expire_after: Duration
+    consult_within: Duration | None = None
+
+    @property
+    def consultation_window(self) -> timedelta:
+        return self.consult_within or self.remind_after
+
+
+class TierOverrides(_Model):
+    """Per-system exceptions to its tier's rules."""
+
+    quorum: int | None = Field(default=None, ge=1, le=20)
+    consult_first: bool | None = None
+    review_every: Duration | None = None
+    remind_after: Duration | None = None
+    escalate_after: Duration | None = None
+    expire_after: Duration | None = None
+    consult_within: Duration | None = None
+
+
+class Incidents(_Model):
+    """Where incident channels are made."""
+
+    slack_team_channel_prefix: str = "inc"
+    teams_team_id: str | None = None
+    private_severities: tuple[Literal["sev1", "sev2", "sev3", "sev4"], ...] = ("sev1", "sev2")
+
+
+class ActivityRaci(_Model):
+    """Who is Responsible, Accountable, Consulted and Informed for one activity.
+
+    Responsible and Consulted name roles or people; Accountable names exactly one role;
+    Informed names channels (`#name`), roles or people.
+    """
+
+    responsible: tuple[Name, ...]
+    accountable: Name
+    consulted: tuple[Name, ...] = ()
+    informed: tuple[str, ...] = ()
+
+
+class System(_Model):
+    """One entry of the AI system inventory."""
+
+    name: str = Field(min_length=1)
+    tier: Name
+    owner: Name | None = None
+    runbook: str | None = None
+    data: tuple[str, ...] = ()
+    overrides: TierOverrides = TierOverrides()
+    raci: dict[Literal["deploy", "risk-review", "incident"], ActivityRaci]
+
+
+class Policy(_Model):
+    """The whole policy file, version 1."""
+
+    version: Literal[1]
+    timezone: str = "UTC"
+    people: dict[Name, Person]
+    roles: dict[Name, Role]
+    channels: dict[Name, Channel] = {}
+    tiers: dict[Name, TierRules]
+    incidents: Incidents = Incidents()
+    systems: dict[Name, System]
+
+    def rules_for(self, system_id: str) -> TierRules:
+        """The tier rules of a system with its overrides applied."""
+        system = self.systems[system_id]
+        base = self.tiers[system.tier]
+        changes = system.overrides.model_dump(exclude_none=True)
+        return base.model_copy(update={k: getattr(system.overrides, k) for k in changes})

@@ -1,0 +1,119 @@
+"""Cross-reference rules of a policy that parsed: the RACI rule, names that must exist; pure.
+
+Each rule yields (key path, plain sentence); the loader turns paths into line numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from workflows.policy import Policy
+
+Path = tuple[str | int, ...]
+Finding = tuple[Path, str]
+
+
+def _raci_names(policy: Policy) -> Iterator[Finding]:
+    for system_id, system in policy.systems.items():
+        for activity, raci in system.raci.items():
+            base: Path = ("systems", system_id, "raci", activity)
+            if raci.accountable in policy.people and raci.accountable not in policy.roles:
+                yield (
+                    (*base, "accountable"),
+                    f"the Accountable must be a role, not the person '{raci.accountable}'",
+                )
+            elif raci.accountable not in policy.roles:
+                yield (*base, "accountable"), f"unknown role '{raci.accountable}'"
+            if not raci.responsible:
+                yield (*base, "responsible"), "at least one Responsible role or person is needed"
+            for field in ("responsible", "consulted"):
+                for index, ref in enumerate(getattr(raci, field)):
+                    if ref not in policy.roles and ref not in policy.people:
+                        yield (*base, field, index), f"unknown role or person '{ref}'"
+            for index, ref in enumerate(raci.informed):
+                if ref.startswith("#"):
+                    if ref[1:] not in policy.channels:
+                        yield (*base, "informed", index), f"unknown channel '{ref}'"
+                elif ref not in policy.roles and ref not in policy.people:
+                    yield (
+                        (*base, "informed", index),
+                        f"unknown role or person '{ref}' (write channels as '#name')",
+                    )
+
+
+def _quorum(policy: Policy) -> Iterator[Finding]:
+    for system_id, system in policy.systems.items():
+        raci = system.raci.get("deploy")
+        if raci is None or system.tier not in policy.tiers or raci.accountable not in policy.roles:
+            continue
+        quorum = policy.rules_for(system_id).quorum
+        members = len(policy.roles[raci.accountable].members)
+        if members < quorum:
+            yield (
+                ("systems", system_id, "raci", "deploy", "accountable"),
+                f"the Accountable role '{raci.accountable}' has {members} member(s) but "
+                f"{system_id} needs a quorum of {quorum}",
+            )
+
+
+def _systems(policy: Policy) -> Iterator[Finding]:
+    for system_id, system in policy.systems.items():
+        if system.tier not in policy.tiers:
+            known = ", ".join(policy.tiers) or "none"
+            yield ("systems", system_id, "tier"), f"unknown tier '{system.tier}' (known: {known})"
+        if system.owner is not None and system.owner not in policy.roles:
+            yield ("systems", system_id, "owner"), f"unknown role '{system.owner}'"
+        if "deploy" not in system.raci:
+            yield ("systems", system_id, "raci"), "a 'deploy' activity is required"
+
+
+def _roles(policy: Policy) -> Iterator[Finding]:
+    for role_id, role in policy.roles.items():
+        if role_id in policy.people:
+            yield ("roles", role_id), f"'{role_id}' is both a role and a person; rename one"
+        for index, member in enumerate(role.members):
+            if member not in policy.people:
+                yield ("roles", role_id, "members", index), f"unknown person '{member}'"
+        for index, backup in enumerate(role.backup):
+            if backup not in policy.people and backup not in policy.roles:
+                yield ("roles", role_id, "backup", index), f"unknown role or person '{backup}'"
+
+
+def _unique_people(policy: Policy) -> Iterator[Finding]:
+    for field in ("email", "slack", "teams"):
+        first: dict[str, str] = {}
+        for person_id, person in policy.people.items():
+            value = getattr(person, field)
+            if value is None:
+                continue
+            key = value.lower() if field == "email" else value
+            if key in first:
+                yield (
+                    ("people", person_id, field),
+                    f"duplicate {field} '{value}', already used by '{first[key]}'",
+                )
+            else:
+                first[key] = person_id
+
+
+def _timezone(policy: Policy) -> Iterator[Finding]:
+    try:
+        ZoneInfo(policy.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        yield ("timezone",), f"unknown time zone '{policy.timezone}' (use e.g. Europe/Berlin)"
+
+
+RULES: tuple[Callable[[Policy], Iterator[Finding]], ...] = (
+    _raci_names,
+    _quorum,
+    _systems,
+    _roles,
+    _unique_people,
+    _timezone,
+)
+
+
+def check_rules(policy: Policy) -> list[Finding]:
+    """Every cross-reference problem of the policy, in rule order."""
+    return [finding for rule in RULES for finding in rule(policy)]
