@@ -1,0 +1,1 @@
+"""Platform adapters: translate payloads to commands and render views; never import `bot`."""

@@ -1,0 +1,71 @@
+"""The `ChatPort` protocol every platform implements, and the delivery errors it raises.
+
+Imports `workflows` only; never `bot`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from workflows.cards import CardView
+
+MessageRef = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a message goes: a person, a channel, or a platform account we were spoken to from.
+
+    `platform_id` is the platform's own id when known (a policy hint, the channel id, the
+    actor's account); otherwise the adapter finds the person by `email`.
+    """
+
+    kind: Literal["person", "channel", "user"]
+    key: str
+    platform_id: str | None = None
+    email: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """Plain text, and for cards the view to render; `text` is the notification fallback."""
+
+    text: str
+    card: CardView | None = None
+
+
+class DeliveryError(Exception):
+    """A platform call that did not deliver."""
+
+
+class RateLimited(DeliveryError):
+    def __init__(self, retry_after: float, detail: str = "rate limited") -> None:
+        super().__init__(f"{detail}; retry after {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+class TemporaryFailure(DeliveryError):
+    """Worth retrying later: 5xx, timeouts, connection resets."""
+
+
+class PermanentFailure(DeliveryError):
+    """Retrying cannot help: unknown channel, revoked token, forbidden."""
+
+
+class ChatPort(Protocol):
+    """One chat platform, as the outbox relay sees it."""
+
+    platform: str
+
+    async def post(self, to: Destination, message: OutgoingMessage) -> MessageRef:
+        """Send a new message and return where it landed."""
+        ...
+
+    async def update(self, ref: MessageRef, message: OutgoingMessage) -> None:
+        """Replace a message we sent earlier; must be safe to repeat."""
+        ...
+
+
+Kind = Literal["post", "update"]

@@ -1,0 +1,243 @@
+"""The `signoff` command line: serve, db upgrade, policy check, audit verify/export, sweep.
+
+The composition root: the only place that reads settings and wires parts together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.settings import Settings
+
+log = logging.getLogger("signoff")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Alembic narrates its plugins at INFO; our own "signoff.db" lines say what was applied.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _policy_path(settings: Settings, given: str | None = None) -> Path:
+    from bot.policy_source import BUNDLED_POLICY
+
+    if given:
+        return Path(given)
+    return settings.signoff_policy or BUNDLED_POLICY
+
+
+def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.policy_source import read_policy
+    from workflows.policy_load import PolicyError
+
+    path = _policy_path(settings, args.file)
+    try:
+        loaded = read_policy(path)
+    except PolicyError as error:
+        for problem in error.problems:
+            print(problem)
+        print(f"{path}: {len(error.problems)} problem(s); the policy was not accepted.")
+        return 1
+    policy = loaded.policy
+    print(
+        f"{path}: OK. {len(policy.systems)} systems, {len(policy.people)} people, "
+        f"{len(policy.roles)} roles; digest {loaded.digest}"
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.migrate import upgrade
+
+    print(f"Migrating {_safe_url(settings.database)} to {args.revision} ...", file=sys.stderr)
+    asyncio.run(upgrade(settings.database, args.revision))
+    print("Database is up to date.", file=sys.stderr)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.audit import run_verify
+
+    return asyncio.run(run_verify(settings.database, args.file, sys.stdout))
+
+
+def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.audit import run_export
+
+    if args.output and args.output != "-":
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            code = asyncio.run(run_export(settings.database, args.format, args.since, out))
+        if code == 0:
+            print(f"Wrote {args.output}", file=sys.stderr)
+        return code
+    return asyncio.run(run_export(settings.database, args.format, args.since, sys.stdout))
+
+
+def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.policy_source import PolicyHolder
+    from bot.runtime import build_runtime, run_sweep
+    from workflows.ledger import parse_time
+
+    now = parse_time(args.now) if args.now else _now()
+
+    async def sweep() -> int:
+        policies = PolicyHolder(_policy_path(settings))
+        runtime = await build_runtime(settings, policies, clock=lambda: now)
+        try:
+            report = await run_sweep(runtime, now)
+        finally:
+            await runtime.engine.dispose()
+        print(
+            f"Sweep at {now.isoformat()}: {report.ticked} requests due, "
+            f"{report.delivery.sent} messages sent, {report.delivery.retried} to retry, "
+            f"{report.delivery.dead} dead-lettered."
+        )
+        return 0
+
+    return asyncio.run(sweep())
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.port import ChatPort
+    from bot.app import Mount, create_app
+    from bot.migrate import current_revision, head_revision
+    from bot.policy_source import PolicyHolder
+    from bot.runtime import build_runtime
+    from workflows.policy_load import PolicyError
+
+    path = _policy_path(settings)
+
+    async def start() -> web.Application:
+        current = await current_revision(settings.database)
+        if current != head_revision():
+            raise SystemExit(
+                f"The database at {_safe_url(settings.database)} is at revision {current}, "
+                f"not {head_revision()}; run `signoff db upgrade` first."
+            )
+        policies = PolicyHolder(path)
+        ports: dict[str, ChatPort] = {}
+        mounts: list[Mount] = []
+        if settings.slack_configured:
+            from adapters.slack.chat import SlackChat
+            from bot.slack_mount import slack_client, slack_mount
+
+            client = slack_client(settings)
+            ports["slack"] = SlackChat(client)
+            mounts.append(slack_mount(settings, client))
+        runtime = await build_runtime(settings, policies, clock=_now, ports=ports)
+        log.info(
+            "policy %s loaded (digest %s, %d systems)",
+            path,
+            runtime.policies.current.digest[:12],
+            len(runtime.policies.current.policy.systems),
+        )
+        for line in settings.platform_report():
+            log.info("%s", line)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, policies.reload)
+        log.info("send SIGHUP to reload the policy; a bad file keeps the last good policy")
+
+        async def close_engine(_: web.Application) -> None:
+            await runtime.engine.dispose()
+
+        app = create_app(runtime, tuple(mounts))
+        app.on_cleanup.append(close_engine)
+        log.info(
+            "serving on http://0.0.0.0:%d (database %s)",
+            settings.port,
+            _safe_url(settings.database),
+        )
+        return app
+
+    try:
+        web.run_app(start(), port=settings.port, print=None)
+    except PolicyError as error:
+        for problem in error.problems:
+            log.error("%s", problem)
+        log.error("refusing to start: fix the policy file %s (see `signoff policy check`)", path)
+        return 1
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signoff",
+        description="Human-in-the-loop approvals for AI operations, driven by a RACI policy file.",
+        epilog="Configuration comes from the environment: DATABASE_URL, SIGNOFF_POLICY, PORT, "
+        "LOG_LEVEL and the Slack and Teams credentials (see the README).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP server (health, metrics, platforms)")
+    serve.set_defaults(run=cmd_serve)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+    upgrade = db_commands.add_parser("upgrade", help="migrate the database to the latest schema")
+    upgrade.add_argument("revision", nargs="?", default="head", help="default: head")
+    upgrade.set_defaults(run=cmd_db_upgrade)
+
+    policy = commands.add_parser("policy", help="the RACI policy file")
+    policy_commands = policy.add_subparsers(
+        dest="policy_command", required=True, metavar="SUBCOMMAND"
+    )
+    check = policy_commands.add_parser(
+        "check", help="validate a policy file; prints FILE:LINE: reason for every problem"
+    )
+    check.add_argument("file", nargs="?", help="default: SIGNOFF_POLICY or the bundled example")
+    check.set_defaults(run=cmd_policy_check)
+
+    audit = commands.add_parser("audit", help="the tamper-evident audit ledger")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")
+    verify = audit_commands.add_parser(
+        "verify", help="recompute the hash chain; names the first bad seq"
+    )
+    verify.add_argument("--file", help="verify an export file instead of the database")
+    verify.set_defaults(run=cmd_audit_verify)
+    export = audit_commands.add_parser("export", help="write ledger entries for an auditor")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--since", help="only entries at or after this RFC 3339 time or date")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    export.set_defaults(run=cmd_audit_export)
+
+    sweep = commands.add_parser(
+        "sweep", help="one scheduler pass: reminders, escalations, expiries, then delivery"
+    )
+    sweep.add_argument("--now", help="act as if it were this RFC 3339 time (default: now)")
+    sweep.set_defaults(run=cmd_sweep)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    _setup_logging(settings.log_level)
+    code: int = args.run(args, settings)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Prometheus metrics, one registry per application so tests can build several; no adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+
+def _counter(registry: CollectorRegistry, name: str, doc: str, *labels: str) -> Counter:
+    return Counter(name, doc, labels, registry=registry)
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.commands = _counter(
+            r, "signoff_commands", "Commands handled, by action and outcome.", "action", "outcome"
+        )
+        self.duplicates = _counter(r, "signoff_duplicate_deliveries", "Redeliveries ignored.")
+        self.delivered = _counter(r, "signoff_outbox_delivered", "Messages delivered.", "platform")
+        self.retried = _counter(
+            r, "signoff_outbox_retried", "Deliveries to retry, by reason.", "platform", "reason"
+        )
+        self.dead = _counter(r, "signoff_outbox_dead_lettered", "Messages given up on.", "platform")
+        self.pending = Gauge(
+            "signoff_outbox_pending", "Messages waiting to be delivered.", registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,118 @@
+"""The approval service: one transaction per command (lock, step, save, ledger, outbox).
+
+Imports no adapters. The decision, its ledger entries and its outgoing messages commit
+together or not at all; the relay is woken only after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.ledger_store import append_events
+from bot.metrics import Metrics
+from bot.routing import enqueue_effects
+from bot.store import card_locations, claim_delivery, load_request, pending_requests, save_request
+from workflows.commands import Answer, Command, OpenRequest
+from workflows.machine import refuse_foreign_card, step
+from workflows.machine_types import Outcome
+from workflows.model import Actor, ApprovalRequest
+from workflows.policy import Policy
+from workflows.waiting import waiting_on
+
+log = logging.getLogger("signoff.service")
+
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class LoadedPolicyLike(Protocol):
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def digest(self) -> str: ...
+
+
+class PolicySource(Protocol):
+    @property
+    def current(self) -> LoadedPolicyLike: ...
+
+
+class ServiceUnavailable(Exception):
+    """The database could not be reached; nothing was recorded, the caller may retry."""
+
+
+def new_request_id() -> str:
+    """`R` and 12 Crockford base-32 characters: short enough to type, hard to guess."""
+    return "R" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+@dataclass
+class ApprovalService:
+    engine: AsyncEngine
+    policies: PolicySource
+    platforms: Sequence[str]
+    clock: Callable[[], datetime]
+    metrics: Metrics
+    on_commit: Callable[[], None] = field(default=lambda: None)
+
+    async def handle(self, command: Command, delivery: tuple[str, str] | None = None) -> Outcome:
+        """Apply `command` once; `delivery` (platform, id) makes a redelivery a no-op."""
+        now = self.clock()
+        loaded = self.policies.current
+        try:
+            async with self.engine.begin() as conn:
+                if delivery is not None and not await claim_delivery(conn, *delivery, now):
+                    self.metrics.duplicates.inc()
+                    return Outcome(True, "duplicate", "Already received; nothing more to do.")
+                state = None
+                if not isinstance(command, OpenRequest):
+                    state = await load_request(conn, command.request_id, for_update=True)
+                if await _from_foreign_card(conn, state, command):
+                    assert state is not None
+                    result = refuse_foreign_card(state, command, loaded.policy, now, loaded.digest)
+                else:
+                    result = step(state, command, loaded.policy, now, loaded.digest)
+                if result.state is not None and result.state != state:
+                    await save_request(conn, state, result.state, now)
+                await append_events(conn, result.audit, now, loaded.digest)
+                await enqueue_effects(conn, result.effects, loaded.policy, self.platforms, now)
+        except (DBAPIError, OSError) as error:
+            if not _is_outage(error):
+                raise
+            log.error("database unavailable while handling %s: %s", command.action, error)
+            raise ServiceUnavailable(str(error)) from error
+        self.metrics.commands.labels(action=command.action.value, outcome=result.outcome.code).inc()
+        if result.effects:
+            self.on_commit()
+        return result.outcome
+
+    async def waiting_on(self, actor: Actor) -> str:
+        """`status`: the pending requests that need this person's answer."""
+        async with self.engine.connect() as conn:
+            pending = await pending_requests(conn)
+        return waiting_on(actor.person, pending, self.policies.current.policy)
+
+
+def _is_outage(error: Exception) -> bool:
+    """Lost or refused connections, as opposed to a bug such as a broken constraint."""
+    if isinstance(error, OSError | OperationalError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+async def _from_foreign_card(
+    conn: AsyncConnection, state: ApprovalRequest | None, command: Command
+) -> bool:
+    """True when a click names a message location that is not one of the request's cards."""
+    if state is None or not isinstance(command, Answer) or command.location is None:
+        return False
+    posted = await card_locations(conn, state.id)
+    return not any(ref == command.location for *_, ref in posted)

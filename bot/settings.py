@@ -1,0 +1,74 @@
+"""Configuration from the environment (pydantic-settings); read once, in `bot.cli`.
+
+Imports no adapters. Names follow DESIGN §5; secrets are `SecretStr` so they never print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.database import normalise_url
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./signoff.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    signoff_policy: Path | None = Field(default=None, description="default: the bundled example")
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    microsoft_app_id: str | None = None
+    microsoft_app_password: SecretStr | None = None
+    microsoft_app_tenant_id: str | None = None
+    teams_openid_metadata_url: str = (
+        "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    )
+    graph_api_url: str = "https://graph.microsoft.com/v1.0/"
+
+    @property
+    def database(self) -> str:
+        return normalise_url(self.database_url)
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(
+            self.slack_bot_token
+            and self.slack_bot_token.get_secret_value().strip()
+            and self.slack_signing_secret
+            and self.slack_signing_secret.get_secret_value().strip()
+        )
+
+    @property
+    def teams_configured(self) -> bool:
+        return bool(
+            self.microsoft_app_id
+            and self.microsoft_app_password
+            and self.microsoft_app_password.get_secret_value().strip()
+        )
+
+    def platform_report(self) -> list[str]:
+        """One line per platform: enabled, or what to set to enable it."""
+        slack = (
+            "Slack: enabled at POST /slack/events (/signoff deploy, cancel, raci, status, help; "
+            "Approve, Reject and consultation buttons)"
+            if self.slack_configured
+            else "Slack: disabled; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable it"
+        )
+        teams = (
+            "Teams: credentials found; the Teams adapter is not part of this build yet"
+            if self.teams_configured
+            else "Teams: disabled; set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD "
+            "(and MICROSOFT_APP_TENANT_ID) to enable it"
+        )
+        return [slack, teams]

@@ -1,0 +1,1 @@
+"""Alembic migrations for SQLite and PostgreSQL; imports only `bot.tables` and `bot.database`."""

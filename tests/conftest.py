@@ -1,0 +1,121 @@
+"""Shared fixtures: databases on SQLite always and on PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.database import create_engine
+from bot.tables import metadata
+
+POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_POLICY = ROOT / "examples" / "policy.yaml"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never see the developer's platform credentials or database."""
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "MICROSOFT_", "TEAMS_", "GRAPH_")) or name in (
+            "DATABASE_URL",
+            "SIGNOFF_POLICY",
+            "PORT",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    yield
+
+
+async def _create_postgres_database() -> tuple[str, str]:
+    import asyncpg  # type: ignore[import-untyped]
+
+    admin = make_url(POSTGRES_URL)
+    name = f"signoff_t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(
+        host=admin.host,
+        port=admin.port or 5432,
+        user=admin.username,
+        password=admin.password,
+        database=admin.database,
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin.set(database=name).render_as_string(hide_password=False), name
+
+
+async def _drop_postgres_database(name: str) -> None:
+    import asyncpg
+
+    admin = make_url(POSTGRES_URL)
+    conn = await asyncpg.connect(
+        host=admin.host,
+        port=admin.port or 5432,
+        user=admin.username,
+        password=admin.password,
+        database=admin.database,
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A URL of a new, empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'signoff.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("SIGNOFF_TEST_POSTGRES_URL is not set (CI always sets it)")
+    url, name = await _create_postgres_database()
+    try:
+        yield url
+    finally:
+        await _drop_postgres_database(name)
+
+
+@pytest.fixture
+async def database_url(empty_database_url: str) -> str:
+    """The URL of a database holding the current schema."""
+    engine = create_engine(empty_database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    return empty_database_url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def unreachable_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine whose SQLite file cannot be opened: its directory does not exist."""
+    before = set(threading.enumerate())
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'nowhere.db'}")
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        # aiosqlite stops the worker thread of a failed connect without awaiting it; the
+        # worker must finish while this test's event loop still runs, or it reports to a
+        # closed loop and the failure lands on whichever test comes next.
+        for thread in set(threading.enumerate()) - before:
+            if "_connection_worker_thread" in thread.name:
+                await asyncio.to_thread(thread.join, 5)

@@ -1,0 +1,164 @@
+"""The `signoff` command as an operator runs it: real processes, real files, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_POLICY
+
+BAD_POLICY = EXAMPLE_POLICY.read_text(encoding="utf-8").replace("tier: high", "tier: extreme", 1)
+
+
+def _bad_line() -> int:
+    for number, line in enumerate(BAD_POLICY.splitlines(), start=1):
+        if "tier: extreme" in line:
+            return number
+    raise AssertionError("the example policy has no high-tier system")
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    keep.pop("SIGNOFF_POLICY", None)
+    return {**keep, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'signoff.db'}", **extra}
+
+
+def signoff(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=_env(tmp_path, **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_policy_check_accepts_the_example(tmp_path: Path) -> None:
+    done = signoff(tmp_path, "policy", "check", str(EXAMPLE_POLICY))
+    assert done.returncode == 0, done.stderr
+    assert "OK" in done.stdout and "digest" in done.stdout
+
+
+def test_policy_check_prints_file_line_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD_POLICY, encoding="utf-8")
+    done = signoff(tmp_path, "policy", "check", str(bad))
+    assert done.returncode == 1
+    assert done.stdout.startswith(f"{bad}:{_bad_line()}: ")
+    assert "extreme" in done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _health(port: int) -> dict[str, object]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+        return dict(json.loads(response.read()))
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen[str], port: int, log: Path) -> None:
+        self.process, self.port, self.log = process, port, log
+
+    def wait_healthy(self, timeout: float = 30) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()}")
+            try:
+                return _health(self.port)
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"server never became healthy: {self.log.read_text()}")
+
+    def wait_log(self, phrase: str, timeout: float = 10) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log.read_text()
+            if phrase in text:
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"{phrase!r} not logged: {self.log.read_text()}")
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Server]:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(EXAMPLE_POLICY.read_text(encoding="utf-8"), encoding="utf-8")
+    upgraded = signoff(tmp_path, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=_env(tmp_path, PORT=str(port), SIGNOFF_POLICY=str(policy)),
+            cwd=tmp_path,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    server = Server(process, port, log)
+    try:
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+
+
+def test_serve_starts_and_keeps_the_last_good_policy_on_a_bad_reload(
+    serve: Server, tmp_path: Path
+) -> None:
+    health = serve.wait_healthy()
+    assert health["status"] == "ok"
+    first_digest = health["policy_digest"]
+    log = serve.wait_log("serving on")
+    assert "Slack: disabled; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in log
+    assert "Teams: disabled; set MICROSOFT_APP_ID" in log
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(BAD_POLICY, encoding="utf-8")
+    serve.process.send_signal(signal.SIGHUP)
+    serve.wait_log(f"{policy}:{_bad_line()}:")
+    assert _health(serve.port)["policy_digest"] == first_digest
+
+    policy.write_text(EXAMPLE_POLICY.read_text(encoding="utf-8") + "\n# edited\n", "utf-8")
+    serve.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while _health(serve.port)["policy_digest"] == first_digest:
+        assert time.monotonic() < deadline, serve.log.read_text()
+        time.sleep(0.1)
+
+
+def test_serve_refuses_a_bad_policy(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD_POLICY, encoding="utf-8")
+    assert signoff(tmp_path, "db", "upgrade").returncode == 0
+    done = signoff(tmp_path, "serve", SIGNOFF_POLICY=str(bad), PORT=str(_free_port()))
+    assert done.returncode == 1
+    assert f"{bad}:{_bad_line()}:" in done.stderr
+    assert "refusing to start" in done.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    done = signoff(tmp_path, "serve", PORT=str(_free_port()))
+    assert done.returncode != 0
+    assert "signoff db upgrade" in done.stderr

@@ -1,0 +1,110 @@
+"""The outbox relay under platform faults: DUR-05, 06, 07 and 15."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.port import PermanentFailure, RateLimited, TemporaryFailure
+from bot.tables import outbox
+from tests.harness import Harness
+from workflows.model import Status
+
+
+async def _last_error(h: Harness, destination_key: str) -> str | None:
+    async with h.engine.connect() as conn:
+        return await conn.scalar(
+            select(outbox.c.last_error)
+            .where(outbox.c.destination_key == destination_key, outbox.c.last_error.is_not(None))
+            .order_by(outbox.c.id.desc())
+        )
+
+
+async def test_dur_05_a_429_holds_back_only_that_destination(engine: AsyncEngine) -> None:
+    h = Harness(engine)
+    h.chat.fail("U0MINA", RateLimited(7))
+    await h.open("soo", system="doc-search")
+    first = await h.relay.drain()
+    assert first.retried == 1 and first.sent == 2  # jae and lee are not held back
+    assert h.chat.attempts.count(("post", "U0MINA")) == 1
+    # Before Retry-After has passed, nothing is sent to mina: no retry storm.
+    h.clock.advance(seconds=6.9)
+    assert (await h.relay.drain()).handled == 0
+    assert h.chat.attempts.count(("post", "U0MINA")) == 1
+    h.clock.advance(seconds=0.2)
+    assert (await h.relay.drain()).sent == 1
+    assert len(h.chat.posts_to("U0MINA")) == 1
+    assert await h.outbox_count("pending") == 0
+
+
+async def test_dur_05_rows_behind_a_held_row_keep_their_order(engine: AsyncEngine) -> None:
+    h = Harness(engine)
+    rid = await h.open("soo", system="doc-search")
+    h.chat.fail("U0MINA", RateLimited(5))
+    await h.relay.drain()
+    await h.answer(rid, "jae")  # queues an update to mina's card behind her unsent post
+    await h.relay.drain()
+    assert h.chat.posts_to("U0MINA") == []
+    h.clock.advance(seconds=5)
+    await h.relay.drain()
+    mina = [c.kind for c in h.chat.calls if c.destination == "U0MINA"]
+    assert mina == ["post"]  # the card was rendered from the decided state when posted
+    card = h.chat.latest_card("U0MINA")
+    assert card is not None and card.card is not None and card.card.status is Status.APPROVED
+
+
+async def test_dur_06_503s_back_off_then_deliver(engine: AsyncEngine) -> None:
+    h = Harness(engine)
+    h.chat.fail("U0MINA", *(TemporaryFailure("503 service unavailable") for _ in range(3)))
+    await h.open("soo", system="doc-search")
+    delays = []
+    for _ in range(3):
+        await h.relay.drain()
+        async with engine.connect() as conn:
+            due = await conn.scalar(
+                select(outbox.c.next_attempt_at).where(outbox.c.status == "pending")
+            )
+        assert due is not None
+        delays.append(due - h.clock.now)
+        h.clock.now = due
+    assert delays == [timedelta(seconds=2), timedelta(seconds=4), timedelta(seconds=8)]
+    assert (await h.relay.drain()).sent == 1
+    assert len(h.chat.posts_to("U0MINA")) == 1
+    retried = h.metrics.retried.labels(platform="slack", reason="temporary")._value.get()
+    assert retried == 3
+
+
+async def test_dur_07_a_permanent_error_is_dead_lettered_and_the_decision_stands(
+    engine: AsyncEngine,
+) -> None:
+    h = Harness(engine)
+    h.chat.fail("U0MINA", PermanentFailure("channel_not_found"))
+    rid = await h.open("soo", system="doc-search")
+    report = await h.relay.drain()
+    assert report.dead == 1
+    assert h.chat.attempts.count(("post", "U0MINA")) == 1  # never retried
+    assert "channel_not_found" in (await _last_error(h, "slack:person:mina") or "")
+    assert (await h.answer(rid, "jae")).code == "approved"
+    assert (await h.state(rid)).status is Status.APPROVED
+
+
+async def test_dur_15_a_poison_message_does_not_block_the_rows_behind_it(
+    engine: AsyncEngine,
+) -> None:
+    h = Harness(engine)
+    attempts = h.relay.retry.max_attempts
+    h.chat.fail("U0MINA", *(TemporaryFailure("always broken") for _ in range(attempts)))
+    first = await h.open("soo", system="doc-search")
+    second = await h.open("soo", system="doc-search")  # queued behind the poison row
+    for _ in range(attempts + 1):
+        await h.relay.drain()
+        h.clock.advance(minutes=10)
+    assert await h.outbox_count("dead") == 1
+    assert "gave up after 8 attempts" in (await _last_error(h, "slack:person:mina") or "")
+    assert await h.outbox_count("pending") == 0
+    delivered = h.chat.posts_to("U0MINA")
+    assert len(delivered) == 1
+    assert delivered[0].message.card is not None
+    assert delivered[0].message.card.request_id == second != first
