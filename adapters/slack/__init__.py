@@ -1,0 +1,1 @@
+"""The Slack adapter: request authenticity, payload translation, Block Kit; never imports `bot`."""

@@ -1,0 +1,241 @@
+"""Slack over slack-bolt behind our authenticity gate: the slash command, buttons, reason form.
+
+Imports `workflows`, slack-bolt and our Slack modules; never `bot`. Listeners translate a
+payload into a command, hand it to `dispatch` (the shell's service) and show the outcome;
+what may happen is decided by the engine, never here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.actions import ButtonPress, NotOurs, read_button_press
+from adapters.slack.blocks import escape
+from adapters.slack.forms import (
+    DEPLOY_FORM,
+    REASON_FORM,
+    deploy_form,
+    form_value,
+    press_from_form,
+    reason_form,
+)
+from adapters.slack.gate import SignedRequest, slack_gate
+from adapters.slack.identity import SlackIdentity
+from workflows.commands import Answer, Cancel, Command, OpenRequest
+from workflows.grammar import (
+    CancelRequest,
+    Deploy,
+    GrammarError,
+    Help,
+    ShowRaci,
+    ShowStatus,
+    help_text,
+    parse,
+)
+from workflows.inventory import raci_for
+from workflows.machine_types import Outcome
+from workflows.model import Actor
+from workflows.policy import Policy
+
+log = logging.getLogger("signoff.slack")
+
+STALE_BUTTON = "This button is no longer active; see the latest version of the request."
+
+
+@dataclass(frozen=True)
+class SlackShell:
+    """What the adapter needs from the shell, handed in so it never imports it."""
+
+    dispatch: Callable[[Command, tuple[str, str] | None], Awaitable[Outcome]]
+    new_request_id: Callable[[], str]
+    policy: Callable[[], Policy]
+    waiting_on: Callable[[Actor], Awaitable[str]]
+
+
+def raci_text(policy: Policy, system_id: str) -> str:
+    system = policy.systems.get(system_id)
+    if system is None:
+        return f"There is no AI system '{system_id}' in the inventory."
+    lines = [f"{system.name} ({system_id}), tier {system.tier}"]
+    for activity in system.raci:
+        raci = raci_for(policy, system_id, activity)
+        if raci is not None:
+            lines.append(
+                f"{activity}: R {', '.join(raci.responsible)}; A {raci.accountable}; "
+                f"C {', '.join(raci.consulted) or 'none'}; I {', '.join(raci.informed) or 'none'}"
+            )
+    return "\n".join(lines)
+
+
+def build_bolt(
+    signing_secret: str, client: AsyncWebClient, identity: SlackIdentity, shell: SlackShell
+) -> AsyncApp:
+    bolt = AsyncApp(
+        signing_secret=signing_secret,
+        client=client,
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @bolt.command("/signoff")
+    async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        actor = await identity.actor(command["user_id"], command.get("team_id"))
+        try:
+            parsed = parse(str(command.get("text", "")))
+        except GrammarError as error:
+            await ack(text=escape(error.message))
+            return
+        match parsed:
+            case Deploy(system=str(system), version=str(version)):
+                outcome = await shell.dispatch(
+                    OpenRequest(
+                        request_id=shell.new_request_id(),
+                        actor=actor,
+                        system=system,
+                        version=version,
+                        environment=parsed.environment,
+                        reason=parsed.reason,
+                    ),
+                    None,
+                )
+                await ack(text=escape(outcome.message))
+            case Deploy():
+                await ack()
+                trigger = command.get("trigger_id")
+                if trigger:
+                    form = deploy_form(shell.policy(), parsed.system, parsed.version)
+                    await _quietly(client.views_open(trigger_id=trigger, view=form))
+            case CancelRequest(request_id=request_id, reason=reason):
+                outcome = await shell.dispatch(
+                    Cancel(request_id=request_id, actor=actor, reason=reason), None
+                )
+                await ack(text=escape(outcome.message))
+            case ShowRaci(system=system):
+                await ack(text=escape(raci_text(shell.policy(), system)))
+            case ShowStatus():
+                await ack(text=escape(await shell.waiting_on(actor)))
+            case Help(topic=topic):
+                await ack(text=escape(help_text(topic)))
+            case _:
+                await ack(text="That command is not available in this version of Signoff yet.")
+
+    @bolt.action({"action_id": re.compile(r"^signoff\.")})
+    async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        press = read_button_press(body)
+        if isinstance(press, NotOurs):
+            await _tell(client, body, STALE_BUTTON)
+            return
+        if press.needs_comment and press.trigger_id:
+            await _quietly(client.views_open(trigger_id=press.trigger_id, view=reason_form(press)))
+            return
+        await _answer(press, None, client)
+
+    @bolt.view(DEPLOY_FORM)
+    async def on_deploy_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+        system = form_value(values, "system")
+        text = f"deploy {system} {form_value(values, 'version')}"
+        if environment := form_value(values, "environment"):
+            text += f" to {environment}"
+        if reason := form_value(values, "reason"):
+            text += f" -- {reason}"
+        try:
+            parsed = parse(text)
+        except GrammarError as error:
+            await ack(response_action="errors", errors={"version": error.message[:150]})
+            return
+        await ack()
+        assert isinstance(parsed, Deploy) and parsed.system and parsed.version
+        user = body.get("user") or {}
+        actor = await identity.actor(str(user.get("id", "")), user.get("team_id"))
+        outcome = await shell.dispatch(
+            OpenRequest(
+                request_id=shell.new_request_id(),
+                actor=actor,
+                system=parsed.system,
+                version=parsed.version,
+                environment=parsed.environment,
+                reason=parsed.reason,
+            ),
+            None,
+        )
+        await _quietly(
+            client.chat_postMessage(channel=actor.platform_user_id, text=escape(outcome.message))
+        )
+
+    @bolt.view(REASON_FORM)
+    async def on_reason(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        view = body.get("view") or {}
+        state = ((view.get("state") or {}).get("values") or {}).get("reason") or {}
+        comment = str((state.get("text") or {}).get("value") or "").strip()
+        if not comment:
+            await ack(response_action="errors", errors={"reason": "Please say why."})
+            return
+        await ack()
+        press = press_from_form(str(view.get("private_metadata") or ""))
+        if press is not None:
+            await _answer(press, comment, client)
+
+    async def _answer(press: ButtonPress, comment: str | None, client: AsyncWebClient) -> None:
+        actor = await identity.actor(press.user_id, press.team_id)
+        command = Answer(
+            request_id=press.request_id,
+            actor=actor,
+            verdict=press.verdict,
+            revision=press.revision,
+            comment=comment,
+            location=press.location,
+        )
+        outcome = await shell.dispatch(command, ("slack", press.delivery_key))
+        if not outcome.ok or outcome.code in ("already-voted", "already-answered"):
+            await _quietly(
+                client.chat_postEphemeral(
+                    channel=press.location["channel"],
+                    user=press.user_id,
+                    text=escape(outcome.message),
+                )
+            )
+
+    async def _tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+        channel = (body.get("container") or {}).get("channel_id")
+        user = (body.get("user") or {}).get("id")
+        if channel and user:
+            await _quietly(client.chat_postEphemeral(channel=channel, user=user, text=text))
+
+    return bolt
+
+
+async def _quietly(call: Awaitable[Any]) -> None:
+    """A courtesy message after the click was handled; its failure must not fail the click."""
+    try:
+        await call
+    except SlackApiError as error:
+        log.warning("Slack call after a click failed: %s", error.response.get("error"))
+
+
+def slack_route(
+    bolt: AsyncApp, secret: Callable[[], bytes], clock: Callable[[], float]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The `/slack/events` handler: our gate first, then bolt with the very same bytes."""
+
+    async def to_bolt(request: web.Request, signed: SignedRequest) -> web.StreamResponse:
+        bolt_request = AsyncBoltRequest(
+            body=signed.body.decode("utf-8"),
+            query=request.query_string,
+            headers={k: request.headers.getall(k) for k in request.headers},
+        )
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+
+    return slack_gate(secret, clock, to_bolt)

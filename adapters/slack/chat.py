@@ -1,0 +1,106 @@
+"""`SlackChat`: the `ChatPort` for Slack over slack-sdk's `AsyncWebClient`; never imports `bot`.
+
+It finds a person's Slack account (policy hint, else `users.lookupByEmail`), opens the DM,
+posts and updates, and turns Slack's answers into the relay's three kinds of failure.
+It retries nothing itself: the outbox relay owns retries, so a post is never sent twice by a
+hidden retry after Slack already accepted it (DUR-09).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.port import (
+    DeliveryError,
+    Destination,
+    MessageRef,
+    OutgoingMessage,
+    PermanentFailure,
+    RateLimited,
+    TemporaryFailure,
+)
+from adapters.slack.blocks import message_payload
+
+# Slack errors (HTTP 200, ok=false) worth trying again; every other error is permanent.
+TEMPORARY_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org"}
+)
+
+
+def make_client(token: str, base_url: str) -> AsyncWebClient:
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+
+
+def _failure(error: SlackApiError) -> DeliveryError:
+    response = error.response
+    status = response.status_code
+    code = str(response.get("error", "")) if isinstance(response.data, dict) else ""
+    if status == 429 or code == "ratelimited":
+        retry_after = response.headers.get("Retry-After", response.headers.get("retry-after", "1"))
+        try:
+            seconds = float(retry_after)
+        except (TypeError, ValueError):
+            seconds = 1.0
+        return RateLimited(seconds, f"Slack rate limit on {response.api_url.rsplit('/', 1)[-1]}")
+    if status >= 500 or code in TEMPORARY_ERRORS:
+        return TemporaryFailure(f"Slack answered {status} {code}".strip())
+    return PermanentFailure(f"Slack refused: {code or status}")
+
+
+@contextlib.asynccontextmanager
+async def _delivery() -> AsyncIterator[None]:
+    """Slack's answers and network failures as the relay's three kinds of failure."""
+    try:
+        yield
+    except SlackApiError as error:
+        raise _failure(error) from None
+    except (TimeoutError, aiohttp.ClientError) as error:
+        raise TemporaryFailure(f"Slack unreachable: {type(error).__name__}") from None
+
+
+class SlackChat:
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._users_by_email: dict[str, str] = {}
+        self._dm_by_user: dict[str, str] = {}
+
+    async def post(self, to: Destination, message: OutgoingMessage) -> MessageRef:
+        async with _delivery():
+            channel = await self._channel_for(to)
+            response = await self.client.chat_postMessage(
+                channel=channel, **message_payload(message.text, message.card)
+            )
+        return {"channel": str(response["channel"]), "ts": str(response["ts"])}
+
+    async def update(self, ref: MessageRef, message: OutgoingMessage) -> None:
+        async with _delivery():
+            await self.client.chat_update(
+                channel=ref["channel"], ts=ref["ts"], **message_payload(message.text, message.card)
+            )
+
+    async def _channel_for(self, to: Destination) -> str:
+        if to.kind == "channel":
+            if to.platform_id is None:
+                raise PermanentFailure(f"channel {to.key} has no Slack id")
+            return to.platform_id
+        user = to.platform_id or await self._user_by_email(to)
+        if user not in self._dm_by_user:
+            opened = await self.client.conversations_open(users=user)
+            self._dm_by_user[user] = str(opened["channel"]["id"])
+        return self._dm_by_user[user]
+
+    async def _user_by_email(self, to: Destination) -> str:
+        if not to.email:
+            raise PermanentFailure(f"{to.key} has neither a Slack id nor an email")
+        email = to.email.lower()
+        if email not in self._users_by_email:
+            found = await self.client.users_lookupByEmail(email=email)
+            self._users_by_email[email] = str(found["user"]["id"])
+        return self._users_by_email[email]

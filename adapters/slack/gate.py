@@ -1,0 +1,110 @@
+"""The authenticity gate in front of `POST /slack/events`: size, signature, then parsing.
+
+Imports aiohttp and `adapters.slack.signing`; never `bot`. Nothing from the body is looked at
+until its signature holds, so no body field can skip verification (SIG-12), and malformed
+input is a 400 or 401 with a generic body, never a 500 (SIG-06..10, CHAT-10, CHAT-11).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+from adapters.slack.signing import check_signature
+
+log = logging.getLogger("signoff.slack")
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 64
+
+Handler = Callable[[web.Request, "SignedRequest"], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """A request whose signature held: its raw body and what the body says."""
+
+    body: bytes
+    form: dict[str, str]
+    payload: dict[str, Any] | None
+
+
+def _refuse(status: int, reason: str, request: web.Request) -> web.Response:
+    # One log line with the reason, never the body: it may hold tokens or personal data.
+    log.warning("slack request refused (%d): %s from %s", status, reason, request.remote)
+    message = {401: "invalid request", 400: "bad request", 413: "request too large"}[status]
+    return web.json_response({"error": message}, status=status)
+
+
+def _depth(value: object, limit: int) -> bool:
+    """Whether `value` nests no deeper than `limit`."""
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > limit:
+            return False
+        if isinstance(node, dict):
+            stack += [(v, level + 1) for v in node.values()]
+        elif isinstance(node, list):
+            stack += [(v, level + 1) for v in node]
+    return True
+
+
+def _parse(body: bytes) -> SignedRequest | None:
+    """Slack's form bodies, with `payload` holding JSON for interactions; None if malformed."""
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qs(
+            text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=100
+        )
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if any(len(values) != 1 for values in pairs.values()):
+        return None
+    form = {key: values[0] for key, values in pairs.items()}
+    payload = None
+    if "payload" in form:
+        try:
+            payload = json.loads(form["payload"])
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(payload, dict) or not _depth(payload, MAX_JSON_DEPTH):
+            return None
+    return SignedRequest(body, form, payload)
+
+
+def slack_gate(
+    secret: Callable[[], bytes], clock: Callable[[], float], handler: Handler
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """An aiohttp handler that authenticates, parses, then calls `handler`."""
+
+    async def gate(request: web.Request) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return _refuse(413, "declared body over 1 MiB", request)
+        try:
+            body = await request.content.read(MAX_BODY_BYTES + 1)
+        except (OSError, ValueError) as error:
+            return _refuse(400, f"unreadable body: {type(error).__name__}", request)
+        if len(body) > MAX_BODY_BYTES:
+            return _refuse(413, "body over 1 MiB", request)
+        check = check_signature(
+            secret(),
+            request.headers.getall("X-Slack-Request-Timestamp", []),
+            request.headers.getall("X-Slack-Signature", []),
+            body,
+            clock(),
+        )
+        if not check.ok:
+            return _refuse(401, check.reason, request)
+        signed = _parse(body)
+        if signed is None:
+            return _refuse(400, "signed but malformed body", request)
+        return await handler(request, signed)
+
+    return gate

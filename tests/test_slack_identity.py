@@ -1,0 +1,62 @@
+"""Slack accounts to people: policy ids, emails, and accounts that may never count."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from adapters.slack.chat import make_client
+from adapters.slack.identity import SlackIdentity
+from tests.harness import build_policy
+from tests.slack_standin import SlackStandIn
+
+POLICY = build_policy()
+
+
+@pytest.fixture
+async def identity() -> AsyncIterator[tuple[SlackStandIn, SlackIdentity]]:
+    standin = SlackStandIn(
+        profiles={
+            "U9JAE": {"profile": {"email": "JAE@acme.example"}},
+            "U9GUEST": {"is_restricted": True, "profile": {"email": "jae@acme.example"}},
+            "U9BOT": {"is_bot": True, "profile": {"email": "mina@acme.example"}},
+            "U9GONE": {"deleted": True, "profile": {"email": "lee@acme.example"}},
+            "U9NEW": {"profile": {"email": "new@acme.example"}},
+        }
+    )
+    async with TestServer(standin.app()) as server:
+        client = make_client("xoxb-test", str(server.make_url("/api/")))
+        yield standin, SlackIdentity(client, lambda: POLICY, team_id="T0ACME")
+
+
+async def test_the_policy_id_decides_without_a_lookup(
+    identity: tuple[SlackStandIn, SlackIdentity],
+) -> None:
+    standin, slack = identity
+    assert (await slack.actor("U0MINA", "T0ACME")).person == "mina"
+    assert standin.called("users.info") == []
+
+
+async def test_an_email_finds_the_person_once(identity: tuple[SlackStandIn, SlackIdentity]) -> None:
+    standin, slack = identity
+    assert (await slack.actor("U9JAE")).person == "jae"
+    assert (await slack.actor("U9JAE")).person == "jae"
+    assert len(standin.called("users.info")) == 1
+
+
+@pytest.mark.parametrize("user", ["U9GUEST", "U9BOT", "U9GONE", "U9NEW", "U9MISSING"])
+async def test_accounts_that_never_count(
+    identity: tuple[SlackStandIn, SlackIdentity], user: str
+) -> None:
+    _, slack = identity
+    actor = await slack.actor(user)
+    assert actor.person is None and actor.platform_user_id == user
+
+
+async def test_an_account_of_another_workspace_never_counts(
+    identity: tuple[SlackStandIn, SlackIdentity],
+) -> None:
+    _, slack = identity
+    assert (await slack.actor("U0MINA", "T0OTHER")).person is None
