@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.settings import Settings
 
@@ -233,7 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            where = "_".join(str(part) for part in problem["loc"]).upper() or "configuration"
+            print(f"signoff: {where}: {problem['msg']}", file=sys.stderr)
+        return 2
     _setup_logging(settings.log_level)
     code: int = args.run(args, settings)
     return code

@@ -21,6 +21,14 @@ class Metrics:
             r, "signoff_commands", "Commands handled, by action and outcome.", "action", "outcome"
         )
         self.duplicates = _counter(r, "signoff_duplicate_deliveries", "Redeliveries ignored.")
+        self.refused = _counter(
+            r,
+            "signoff_inbound_refused",
+            "Inbound requests refused before any work, by platform, status and failed check.",
+            "platform",
+            "status",
+            "kind",
+        )
         self.delivered = _counter(r, "signoff_outbox_delivered", "Messages delivered.", "platform")
         self.retried = _counter(
             r, "signoff_outbox_retried", "Deliveries to retry, by reason.", "platform", "reason"

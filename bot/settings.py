@@ -5,9 +5,10 @@ Imports no adapters. Names follow DESIGN §5; secrets are `SecretStr` so they ne
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.database import normalise_url
@@ -25,6 +26,10 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_previous_signing_secret: SecretStr | None = Field(
+        default=None, description="accepted beside the current one while a rotation overlaps"
+    )
+    slack_previous_signing_secret_until: datetime | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
 
@@ -48,6 +53,22 @@ class Settings(BaseSettings):
             and self.slack_signing_secret
             and self.slack_signing_secret.get_secret_value().strip()
         )
+
+    @model_validator(mode="after")
+    def _rotation_has_an_end(self) -> Settings:
+        previous = self.slack_previous_signing_secret
+        if previous is not None and previous.get_secret_value().strip():
+            if self.slack_previous_signing_secret_until is None:
+                raise ValueError(
+                    "SLACK_PREVIOUS_SIGNING_SECRET is set without "
+                    "SLACK_PREVIOUS_SIGNING_SECRET_UNTIL: say until when the old secret is "
+                    "accepted (RFC 3339, for example 2026-12-01T00:00:00Z)"
+                )
+            if self.slack_previous_signing_secret_until.tzinfo is None:
+                raise ValueError(
+                    "SLACK_PREVIOUS_SIGNING_SECRET_UNTIL needs a time zone (end it with Z)"
+                )
+        return self
 
     @property
     def teams_configured(self) -> bool:

@@ -6,14 +6,19 @@ The only module of `bot` that knows the Slack adapter's parts.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from aiohttp import web
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SlackShell, build_bolt, slack_route
 from adapters.slack.chat import make_client
+from adapters.slack.gate import RefusalCounter
 from adapters.slack.identity import SlackIdentity
+from adapters.slack.signing import SigningSecrets
 from bot.app import Mount, Runtime
+from bot.metrics import Metrics
 from bot.service import ApprovalService, PolicySource, new_request_id
 from bot.settings import Settings
 from workflows.policy import Policy
@@ -24,31 +29,62 @@ def slack_client(settings: Settings) -> AsyncWebClient:
     return make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
 
 
+def signing_secrets(settings: Settings) -> SigningSecrets:
+    """The secret in force and, until the rotation's overlap ends, the one it replaced."""
+    assert settings.slack_signing_secret is not None
+    previous = settings.slack_previous_signing_secret
+    until = settings.slack_previous_signing_secret_until
+    return SigningSecrets(
+        current=settings.slack_signing_secret.get_secret_value().encode(),
+        previous=previous.get_secret_value().encode() if previous else b"",
+        previous_until=until.timestamp() if until else 0.0,
+    )
+
+
+def count_refusals(metrics: Metrics) -> RefusalCounter:
+    def count(status: int, kind: str) -> None:
+        metrics.refused.labels(platform="slack", status=str(status), kind=kind).inc()
+
+    return count
+
+
 def add_slack_events(
     app: web.Application,
-    secret: str,
+    secrets: SigningSecrets,
+    client: AsyncWebClient,
+    service: ApprovalService,
+    policies: PolicySource,
+    metrics: Metrics,
+    team_id: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """`POST /slack/events`: our gate, then bolt, then the service."""
+    bolt = slack_bolt(client, service, policies, team_id)
+    route = slack_route(bolt, secrets, clock, count_refusals(metrics))
+    app.router.add_post("/slack/events", route)
+
+
+def slack_bolt(
     client: AsyncWebClient,
     service: ApprovalService,
     policies: PolicySource,
     team_id: str | None = None,
-) -> None:
-    """`POST /slack/events`: our gate, then bolt, then the service."""
+) -> AsyncApp:
+    """The bolt app with our listeners, shared by the HTTP route and Socket Mode."""
 
     def policy() -> Policy:
         return policies.current.policy
 
     identity = SlackIdentity(client, policy, team_id)
     shell = SlackShell(service.handle, new_request_id, policy, service.waiting_on)
-    bolt = build_bolt(secret, client, identity, shell)
-    app.router.add_post("/slack/events", slack_route(bolt, secret.encode, time.time))
+    return build_bolt(client, identity, shell)
 
 
 def slack_mount(settings: Settings, client: AsyncWebClient) -> Mount:
     """Adds the Slack route once the runtime (and so the service) exists."""
-    assert settings.slack_signing_secret is not None
-    secret = settings.slack_signing_secret.get_secret_value()
+    secrets = signing_secrets(settings)
 
     def mount(app: web.Application, runtime: Runtime) -> None:
-        add_slack_events(app, secret, client, runtime.service, runtime.policies)
+        add_slack_events(app, secrets, client, runtime.service, runtime.policies, runtime.metrics)
 
     return mount

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.chat import SlackChat, make_client
-from adapters.slack.signing import sign
+from adapters.slack.signing import SigningSecrets, sign
 from bot.slack_mount import add_slack_events
 from tests.harness import Harness
 from tests.slack_standin import Call, SlackStandIn
@@ -100,7 +100,8 @@ async def world(engine: AsyncEngine) -> AsyncIterator[SlackWorld]:
         web_client = make_client("xoxb-flow", str(api.make_url("/api/")))
         h = Harness(engine, chat=SlackChat(web_client))  # type: ignore[arg-type]
         app = web.Application()
-        add_slack_events(app, SECRET, web_client, h.service, h.policies, "T0ACME")
+        secrets = SigningSecrets(SECRET.encode())
+        add_slack_events(app, secrets, web_client, h.service, h.policies, h.metrics, "T0ACME")
         async with TestClient(TestServer(app)) as client:
             yield SlackWorld(h, standin, client)
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack.gate import SignedRequest, slack_gate
-from adapters.slack.signing import sign
+from adapters.slack.signing import SigningSecrets, sign
 
 SECRET = b"test-signing-secret"
 SEEN = web.AppKey("seen", list[SignedRequest])
@@ -29,7 +29,7 @@ async def client() -> AsyncIterator[TestClient[web.Request, web.Application]]:
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app[SEEN] = seen
-    app.router.add_post("/slack/events", slack_gate(lambda: SECRET, time.time, handler))
+    app.router.add_post("/slack/events", slack_gate(SigningSecrets(SECRET), time.time, handler))
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -116,7 +116,7 @@ async def test_sig_12_no_body_field_skips_verification(client: TestClient, body:
     assert response.status == 401
 
 
-async def test_chat_10_an_oversized_body_is_413(client: TestClient) -> None:
+async def test_sig_18_chat_10_an_oversized_body_is_413(client: TestClient) -> None:
     body = b"x" * (1024 * 1024 + 1)
     headers = signed_headers(body)
     response = await client.post("/slack/events", data=io.BytesIO(body), headers=headers)

@@ -6,7 +6,7 @@ import hmac
 
 import pytest
 
-from adapters.slack.signing import check_signature, sign
+from adapters.slack.signing import SigningSecrets, check_signature, sign
 
 # The worked example of Slack's "Verifying requests from Slack".
 SECRET = b"8f742231b10e8888abcd99yyyzzz85a5"
@@ -29,7 +29,7 @@ def check(
     now: float = NOW,
 ) -> tuple[bool, str]:
     result = check_signature(
-        SECRET,
+        [SECRET],
         [TIMESTAMP] if timestamps is None else timestamps,
         [EXPECTED] if signatures is None else signatures,
         body,
@@ -100,5 +100,24 @@ def test_sig_14_the_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_sig_15_an_empty_secret_refuses_everything() -> None:
-    result = check_signature(b"  ", [TIMESTAMP], [EXPECTED], BODY, NOW)
-    assert not result.ok and "no signing secret" in result.reason
+    for secrets in ([b"  "], [b""], []):
+        result = check_signature(secrets, [TIMESTAMP], [EXPECTED], BODY, NOW)
+        assert not result.ok and "no signing secret" in result.reason
+
+
+def test_sig_16_the_previous_secret_counts_only_until_the_overlap_ends() -> None:
+    rotation = SigningSecrets(current=b"the-new-secret", previous=SECRET, previous_until=NOW + 60)
+    during = check_signature(rotation.accepted(NOW), [TIMESTAMP], [EXPECTED], BODY, NOW)
+    assert during.ok
+    later = NOW + 61
+    stamp = str(int(later))
+    old_signature = sign(SECRET, stamp, BODY)
+    after = check_signature(rotation.accepted(later), [stamp], [old_signature], BODY, later)
+    assert not after.ok and after.kind == "bad-signature"
+    new_signature = sign(b"the-new-secret", stamp, BODY)
+    assert check_signature(rotation.accepted(later), [stamp], [new_signature], BODY, later).ok
+
+
+def test_sig_17_a_skewed_clock_is_named_as_such() -> None:
+    result = check_signature([SECRET], [TIMESTAMP], [EXPECTED], BODY, NOW + 6 * 60)
+    assert not result.ok and result.kind == "clock-skew"

@@ -30,8 +30,9 @@ from adapters.slack.forms import (
     press_from_form,
     reason_form,
 )
-from adapters.slack.gate import SignedRequest, slack_gate
+from adapters.slack.gate import RefusalCounter, SignedRequest, slack_gate
 from adapters.slack.identity import SlackIdentity
+from adapters.slack.signing import SigningSecrets
 from workflows.commands import Answer, Cancel, Command, OpenRequest
 from workflows.grammar import (
     CancelRequest,
@@ -78,12 +79,13 @@ def raci_text(policy: Policy, system_id: str) -> str:
     return "\n".join(lines)
 
 
-def build_bolt(
-    signing_secret: str, client: AsyncWebClient, identity: SlackIdentity, shell: SlackShell
-) -> AsyncApp:
+def build_bolt(client: AsyncWebClient, identity: SlackIdentity, shell: SlackShell) -> AsyncApp:
+    """The listeners; requests reach them only through our gate or a Socket Mode connection."""
     bolt = AsyncApp(
-        signing_secret=signing_secret,
         client=client,
+        # Our gate has verified the signature (with rotation, SIG-16) before bolt sees a byte;
+        # Socket Mode frames carry none. Bolt's own check would refuse the previous secret.
+        request_verification_enabled=False,
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
@@ -226,7 +228,10 @@ async def _quietly(call: Awaitable[Any]) -> None:
 
 
 def slack_route(
-    bolt: AsyncApp, secret: Callable[[], bytes], clock: Callable[[], float]
+    bolt: AsyncApp,
+    secrets: SigningSecrets,
+    clock: Callable[[], float],
+    count_refusal: RefusalCounter,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The `/slack/events` handler: our gate first, then bolt with the very same bytes."""
 
@@ -238,4 +243,4 @@ def slack_route(
         )
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
-    return slack_gate(secret, clock, to_bolt)
+    return slack_gate(secrets, clock, to_bolt, count_refusal)

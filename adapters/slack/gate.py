@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from adapters.slack.signing import check_signature
+from adapters.slack.signing import SigningSecrets, check_signature
 
 log = logging.getLogger("signoff.slack")
 
@@ -24,6 +24,8 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
 
 Handler = Callable[[web.Request, "SignedRequest"], Awaitable[web.StreamResponse]]
+# Told of every refusal (status, kind) so operators see failures rise, not just log lines.
+RefusalCounter = Callable[[int, str], None]
 
 
 @dataclass(frozen=True)
@@ -80,31 +82,39 @@ def _parse(body: bytes) -> SignedRequest | None:
 
 
 def slack_gate(
-    secret: Callable[[], bytes], clock: Callable[[], float], handler: Handler
+    secrets: SigningSecrets,
+    clock: Callable[[], float],
+    handler: Handler,
+    count_refusal: RefusalCounter = lambda status, kind: None,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp handler that authenticates, parses, then calls `handler`."""
 
+    def refuse(status: int, kind: str, reason: str, request: web.Request) -> web.Response:
+        count_refusal(status, kind)
+        return _refuse(status, reason, request)
+
     async def gate(request: web.Request) -> web.StreamResponse:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return _refuse(413, "declared body over 1 MiB", request)
+            return refuse(413, "too-large", "declared body over 1 MiB", request)
         try:
             body = await request.content.read(MAX_BODY_BYTES + 1)
         except (OSError, ValueError) as error:
-            return _refuse(400, f"unreadable body: {type(error).__name__}", request)
+            return refuse(400, "unreadable", f"unreadable body: {type(error).__name__}", request)
         if len(body) > MAX_BODY_BYTES:
-            return _refuse(413, "body over 1 MiB", request)
+            return refuse(413, "too-large", "body over 1 MiB", request)
+        now = clock()
         check = check_signature(
-            secret(),
+            secrets.accepted(now),
             request.headers.getall("X-Slack-Request-Timestamp", []),
             request.headers.getall("X-Slack-Signature", []),
             body,
-            clock(),
+            now,
         )
         if not check.ok:
-            return _refuse(401, check.reason, request)
+            return refuse(401, check.kind, check.reason, request)
         signed = _parse(body)
         if signed is None:
-            return _refuse(400, "signed but malformed body", request)
+            return refuse(400, "malformed", "signed but malformed body", request)
         return await handler(request, signed)
 
     return gate

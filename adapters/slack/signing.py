@@ -22,6 +22,25 @@ _SIGNATURE = re.compile(rb"^v0=[0-9a-f]{64}$")
 class SignatureCheck:
     ok: bool
     reason: str
+    kind: str = "signed"  # a short, fixed word for metrics: which check refused
+
+
+@dataclass(frozen=True)
+class SigningSecrets:
+    """The signing secret in force and, while a rotation overlaps, the previous one (SIG-16).
+
+    Slack signs with one secret at a time; during a rotation requests already in flight, or
+    from a second app configuration, may still carry the old one until `previous_until`.
+    """
+
+    current: bytes
+    previous: bytes = b""
+    previous_until: float = 0.0
+
+    def accepted(self, now: float) -> tuple[bytes, ...]:
+        if self.previous.strip() and now <= self.previous_until:
+            return (self.current, self.previous)
+        return (self.current,)
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -42,31 +61,41 @@ def _single(values: Sequence[str], name: str) -> tuple[bytes | None, str]:
 
 
 def check_signature(
-    secret: bytes,
+    secrets: Sequence[bytes],
     timestamps: Sequence[str],
     signatures: Sequence[str],
     body: bytes,
     now: float,
 ) -> SignatureCheck:
-    """Whether `body` was signed by Slack with `secret` within five minutes of `now`.
+    """Whether `body` was signed by Slack with one of `secrets` within five minutes of `now`.
 
     Header values come as lists so that a repeated header is refused rather than guessed at.
     """
-    if not secret.strip():
-        return SignatureCheck(False, "no signing secret is configured")
+    secrets = [s for s in secrets if s.strip()]
+    if not secrets:
+        return SignatureCheck(False, "no signing secret is configured", "no-secret")
     timestamp, problem = _single(timestamps, "X-Slack-Request-Timestamp")
     if timestamp is None:
-        return SignatureCheck(False, problem)
+        return SignatureCheck(False, problem, "bad-header")
     signature, problem = _single(signatures, "X-Slack-Signature")
     if signature is None:
-        return SignatureCheck(False, problem)
+        return SignatureCheck(False, problem, "bad-header")
     if not _TIMESTAMP.match(timestamp):
-        return SignatureCheck(False, "the timestamp is not a whole number of seconds")
+        return SignatureCheck(False, "the timestamp is not a whole number of seconds", "bad-header")
     if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
-        return SignatureCheck(False, "the timestamp is more than five minutes from now")
+        # Also what a server with a wrong clock sees on every request (SIG-17).
+        return SignatureCheck(
+            False, "the timestamp is more than five minutes from now", "clock-skew"
+        )
     if not _SIGNATURE.match(signature):
-        return SignatureCheck(False, "the signature is not of the form v0=<64 hex digits>")
-    expected = sign(secret, timestamp.decode("ascii"), body).encode("ascii")
-    if not hmac.compare_digest(expected, signature):
-        return SignatureCheck(False, "the signature does not match the body")
+        return SignatureCheck(
+            False, "the signature is not of the form v0=<64 hex digits>", "bad-header"
+        )
+    # Every secret is compared, so the time taken does not say which one matched.
+    matches = [
+        hmac.compare_digest(sign(s, timestamp.decode("ascii"), body).encode("ascii"), signature)
+        for s in secrets
+    ]
+    if not any(matches):
+        return SignatureCheck(False, "the signature does not match the body", "bad-signature")
     return SignatureCheck(True, "signed by Slack")
