@@ -69,3 +69,7 @@ class ChatPort(Protocol):
 
 
 Kind = Literal["post", "update"]
+
+
+class ServiceUnavailable(Exception):
+    """The database could not be reached; nothing was recorded, the caller may retry."""

@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.port import ServiceUnavailable
 from bot.ledger_store import append_events
 from bot.metrics import Metrics
 from bot.routing import enqueue_effects
@@ -43,10 +44,6 @@ class LoadedPolicyLike(Protocol):
 class PolicySource(Protocol):
     @property
     def current(self) -> LoadedPolicyLike: ...
-
-
-class ServiceUnavailable(Exception):
-    """The database could not be reached; nothing was recorded, the caller may retry."""
 
 
 def new_request_id() -> str:

@@ -45,14 +45,23 @@ class Settings(BaseSettings):
     def database(self) -> str:
         return normalise_url(self.database_url)
 
+    @staticmethod
+    def _given(secret: SecretStr | None) -> bool:
+        return bool(secret and secret.get_secret_value().strip())
+
+    @property
+    def slack_over_http(self) -> bool:
+        """Slack posts to /slack/events, signed with SLACK_SIGNING_SECRET."""
+        return self._given(self.slack_bot_token) and self._given(self.slack_signing_secret)
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        """Slack events arrive over a WebSocket the app opens with SLACK_APP_TOKEN."""
+        return self._given(self.slack_bot_token) and self._given(self.slack_app_token)
+
     @property
     def slack_configured(self) -> bool:
-        return bool(
-            self.slack_bot_token
-            and self.slack_bot_token.get_secret_value().strip()
-            and self.slack_signing_secret
-            and self.slack_signing_secret.get_secret_value().strip()
-        )
+        return self.slack_over_http or self.slack_socket_mode
 
     @model_validator(mode="after")
     def _rotation_has_an_end(self) -> Settings:
@@ -80,11 +89,16 @@ class Settings(BaseSettings):
 
     def platform_report(self) -> list[str]:
         """One line per platform: enabled, or what to set to enable it."""
+        ways = [
+            *(["POST /slack/events"] if self.slack_over_http else []),
+            *(["Socket Mode"] if self.slack_socket_mode else []),
+        ]
         slack = (
-            "Slack: enabled at POST /slack/events (/signoff deploy, cancel, raci, status, help; "
-            "Approve, Reject and consultation buttons)"
-            if self.slack_configured
-            else "Slack: disabled; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable it"
+            f"Slack: enabled over {' and '.join(ways)} (/signoff deploy, cancel, raci, status, "
+            "help; Approve, Reject and consultation buttons)"
+            if ways
+            else "Slack: disabled; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or "
+            "SLACK_APP_TOKEN for Socket Mode) to enable it"
         )
         teams = (
             "Teams: credentials found; the Teams adapter is not part of this build yet"

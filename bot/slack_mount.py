@@ -5,10 +5,13 @@ The only module of `bot` that knows the Slack adapter's parts.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -22,6 +25,8 @@ from bot.metrics import Metrics
 from bot.service import ApprovalService, PolicySource, new_request_id
 from bot.settings import Settings
 from workflows.policy import Policy
+
+log = logging.getLogger("signoff.slack")
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -80,11 +85,43 @@ def slack_bolt(
     return build_bolt(client, identity, shell)
 
 
+def add_socket_mode(
+    app: web.Application,
+    app_token: str,
+    client: AsyncWebClient,
+    service: ApprovalService,
+    policies: PolicySource,
+) -> None:
+    """Keeps a Socket Mode connection open while the application runs."""
+
+    async def connection(_: web.Application) -> AsyncIterator[None]:
+        handler = AsyncSocketModeHandler(
+            slack_bolt(client, service, policies), app_token, web_client=client
+        )
+        # In the background: the SDK retries an unreachable Slack forever, and health checks
+        # and the relay must not wait for it.
+        connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]
+        log.info("Slack Socket Mode: connecting")
+        yield
+        connecting.cancel()
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+    app.cleanup_ctx.append(connection)
+
+
 def slack_mount(settings: Settings, client: AsyncWebClient) -> Mount:
-    """Adds the Slack route once the runtime (and so the service) exists."""
-    secrets = signing_secrets(settings)
+    """Adds the Slack route, Socket Mode or both once the runtime (and its service) exists."""
+    secrets = signing_secrets(settings) if settings.slack_over_http else None
+    app_token = settings.slack_app_token if settings.slack_socket_mode else None
 
     def mount(app: web.Application, runtime: Runtime) -> None:
-        add_slack_events(app, secrets, client, runtime.service, runtime.policies, runtime.metrics)
+        if secrets is not None:
+            add_slack_events(
+                app, secrets, client, runtime.service, runtime.policies, runtime.metrics
+            )
+        if app_token is not None:
+            add_socket_mode(
+                app, app_token.get_secret_value(), client, runtime.service, runtime.policies
+            )
 
     return mount

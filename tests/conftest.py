@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.database import create_engine
 from bot.tables import metadata
 
+pytest_plugins = ["tests.slack_world"]
+
 POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICY = ROOT / "examples" / "policy.yaml"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +32,10 @@ class SlackStandIn:
         default_factory=lambda: defaultdict(deque)
     )
     _ts: int = 1_700_000_000
+    # Socket Mode: the app's WebSocket once it connected, and acks by envelope id.
+    socket: web.WebSocketResponse | None = None
+    socket_connected: asyncio.Event = field(default_factory=asyncio.Event)
+    _acks: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
 
     def script(
         self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
@@ -38,10 +45,74 @@ class SlackStandIn:
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    def card_for(self, channel: str) -> Call:
+        """The last message posted to `channel`."""
+        return [p for p in self.called("chat.postMessage") if p.args["channel"] == channel][-1]
+
+    def ts_of(self, card: Call) -> str:
+        """The `ts` this stand-in gave a posted message."""
+        return f"{1_700_000_000 + self.called('chat.postMessage').index(card) + 1}.000100"
+
+    def press(self, user: str, card: Call, action: str) -> dict[str, Any]:
+        """The `block_actions` payload Slack sends when `user` presses `action` on `card`."""
+        actions = next(b for b in card.args["blocks"] if b["type"] == "actions")
+        button = next(e for e in actions["elements"] if e["action_id"] == f"signoff.{action}")
+        return {
+            "type": "block_actions",
+            "user": {"id": user, "team_id": "T0ACME"},
+            "team": {"id": "T0ACME"},
+            "trigger_id": f"trigger-{user}",
+            "container": {
+                "type": "message",
+                "channel_id": card.args["channel"],
+                "message_ts": self.ts_of(card),
+            },
+            "actions": [
+                {
+                    "action_id": button["action_id"],
+                    "block_id": actions["block_id"],
+                    "value": button["value"],
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_get("/link", self._socket)
         return app
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Deliver one Socket Mode envelope and wait for the app's acknowledgement."""
+        await asyncio.wait_for(self.socket_connected.wait(), 10)
+        assert self.socket is not None
+        envelope_id = str(uuid.uuid4())
+        ack = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = ack
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": True,
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        await self.socket.send_json(envelope)
+        return await asyncio.wait_for(ack, 10)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self.socket = socket
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        self.socket_connected.set()
+        async for message in socket:
+            answer = json.loads(message.data)
+            ack = self._acks.pop(answer.get("envelope_id", ""), None)
+            if ack is not None and not ack.done():
+                ack.set_result(answer)
+        return socket
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -54,6 +125,9 @@ class SlackStandIn:
         if self._scripted[method]:
             status, body, headers = self._scripted[method].popleft()
             return web.json_response(body, status=status, headers=headers)
+        if method == "apps.connections.open":
+            link = request.url.with_scheme("ws").with_path("/link").with_query(None)
+            return web.json_response({"ok": True, "url": str(link)})
         return web.json_response(self._answer(method, args))
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.port import ServiceUnavailable
 from bot.app import Runtime, create_app
-from bot.service import ServiceUnavailable
 from tests.harness import Harness
 
 

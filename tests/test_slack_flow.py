@@ -4,106 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import parse_qs, urlencode
 
-import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from adapters.slack.chat import SlackChat, make_client
-from adapters.slack.signing import SigningSecrets, sign
-from bot.slack_mount import add_slack_events
-from tests.harness import Harness
-from tests.slack_standin import Call, SlackStandIn
+from tests.slack_world import SlackWorld
 from workflows.model import Status
-
-SECRET = "flow-signing-secret"
-
-
-@dataclass
-class SlackWorld:
-    h: Harness
-    standin: SlackStandIn
-    client: TestClient[web.Request, web.Application]
-
-    async def post(self, body: bytes) -> web.Response:
-        stamp = str(int(time.time()))
-        headers = {
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": sign(SECRET.encode(), stamp, body),
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
-        return await self.client.post("/slack/events", data=body, headers=headers)  # type: ignore[return-value]
-
-    async def command(self, user: str, text: str) -> str:
-        body = urlencode(
-            {
-                "command": "/signoff",
-                "text": text,
-                "user_id": user,
-                "team_id": "T0ACME",
-                "channel_id": "C0WORK",
-                "trigger_id": "1.2.3",
-                "response_url": "http://unused/",
-            }
-        ).encode()
-        response = await self.post(body)
-        assert response.status == 200
-        # A text-only ack is answered as plain text, which Slack shows only to the sender.
-        assert response.content_type == "text/plain"
-        return await response.text()
-
-    async def click(self, user: str, card: Call, action: str) -> int:
-        response = await self.post(self.click_body(user, card, action))
-        return response.status
-
-    def click_body(self, user: str, card: Call, action: str) -> bytes:
-        actions = next(b for b in card.args["blocks"] if b["type"] == "actions")
-        button = next(e for e in actions["elements"] if e["action_id"] == f"signoff.{action}")
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "team_id": "T0ACME"},
-            "team": {"id": "T0ACME"},
-            "trigger_id": f"trigger-{user}",
-            "container": {
-                "type": "message",
-                "channel_id": card.args["channel"],
-                "message_ts": self.ts_of(card),
-            },
-            "actions": [
-                {
-                    "action_id": button["action_id"],
-                    "block_id": actions["block_id"],
-                    "value": button["value"],
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
-        }
-        return urlencode({"payload": json.dumps(payload)}).encode()
-
-    def ts_of(self, card: Call) -> str:
-        posts = self.standin.called("chat.postMessage")
-        return f"{1_700_000_000 + posts.index(card) + 1}.000100"
-
-    def card_for(self, dm: str) -> Call:
-        return [p for p in self.standin.called("chat.postMessage") if p.args["channel"] == dm][-1]
-
-
-@pytest.fixture
-async def world(engine: AsyncEngine) -> AsyncIterator[SlackWorld]:
-    standin = SlackStandIn()
-    async with TestServer(standin.app()) as api:
-        web_client = make_client("xoxb-flow", str(api.make_url("/api/")))
-        h = Harness(engine, chat=SlackChat(web_client))  # type: ignore[arg-type]
-        app = web.Application()
-        secrets = SigningSecrets(SECRET.encode())
-        add_slack_events(app, secrets, web_client, h.service, h.policies, h.metrics, "T0ACME")
-        async with TestClient(TestServer(app)) as client:
-            yield SlackWorld(h, standin, client)
 
 
 async def test_deploy_from_slash_command_to_approval(world: SlackWorld) -> None:
@@ -329,3 +234,44 @@ async def test_authz_13_to_15_and_chat_15_over_http(world: SlackWorld) -> None:
     answer = await world.command("U0MINA", "approve R1; /signoff approve R2")
     assert "Unknown command 'approve'" in answer
     assert len(await world.h.ledger()) == len(ledger)
+
+
+async def test_authz_12_a_click_after_the_deadline_is_refused_as_expired(
+    world: SlackWorld,
+) -> None:
+    await world.command("U0SOO", "deploy doc-search 3.0 to prod")
+    await world.h.relay.drain()
+    card = world.card_for("D0MINA")
+    request_id = json.loads(world.standin.press("U0MINA", card, "approve")["actions"][0]["value"])[
+        "r"
+    ]
+    expires_at = (await world.h.state(request_id)).expires_at
+    world.h.clock.now = expires_at + timedelta(seconds=1)
+
+    assert await world.click("U0MINA", card, "approve") == 200
+    told = world.standin.called("chat.postEphemeral")[-1]
+    assert told.args["user"] == "U0MINA" and "expired" in told.args["text"]
+    assert (await world.h.state(request_id)).status is Status.EXPIRED
+    assert await world.h.actions(request_id) == ["requested", "expired", "denied"]
+    await world.h.relay.drain()
+    final = [u for u in world.standin.called("chat.update") if u.args["channel"] == "D0MINA"][-1]
+    assert not any(b["type"] == "actions" for b in final.args["blocks"])
+    assert await world.h.chain_ok()
+
+
+async def test_chat_12_buttons_we_do_not_know(world: SlackWorld) -> None:
+    await world.command("U0SOO", "deploy doc-search 4.0 to prod")
+    await world.h.relay.drain()
+    press = world.standin.press("U0MINA", world.card_for("D0MINA"), "approve")
+    press["actions"][0]["action_id"] = "signoff.launch"
+    response = await world.post(urlencode({"payload": json.dumps(press)}).encode())
+    assert response.status == 200
+    told = world.standin.called("chat.postEphemeral")[-1]
+    assert told.args["user"] == "U0MINA" and "no longer active" in told.args["text"]
+
+    before = len(world.standin.calls)
+    press["actions"][0]["action_id"] = "someone-elses.button"
+    response = await world.post(urlencode({"payload": json.dumps(press)}).encode())
+    assert response.status == 200
+    assert len(world.standin.calls) == before
+    assert await world.h.actions(json.loads(press["actions"][0]["value"])["r"]) == ["requested"]

@@ -137,3 +137,11 @@ async def test_chat_11_signed_but_malformed_is_400(client: TestClient, body: byt
     response = await client.post("/slack/events", data=body, headers=signed_headers(body))
     assert response.status == 400
     assert "Traceback" not in await response.text()
+
+
+@pytest.mark.parametrize(("skew", "status"), [(-299, 200), (299, 200), (-301, 401), (301, 401)])
+async def test_sig_03_04_the_window_is_five_minutes_either_way(
+    client: TestClient, skew: int, status: int
+) -> None:
+    response = await client.post("/slack/events", data=ACTION, headers=signed_headers(ACTION, skew))
+    assert response.status == status

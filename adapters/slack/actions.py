@@ -46,6 +46,21 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def dig(value: object, *path: str) -> object:
+    """`value[path[0]][path[1]]...`, or None as soon as a step is not a mapping."""
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def text_at(value: object, *path: str) -> str:
+    """The stripped string at `path`; "" when it is missing or not a string."""
+    found = dig(value, *path)
+    return found.strip() if isinstance(found, str) else ""
+
+
 def _mapping(payload: dict[str, Any], key: str) -> dict[str, Any]:
     value = payload.get(key)
     return value if isinstance(value, dict) else {}

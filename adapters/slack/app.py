@@ -17,10 +17,12 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.actions import ButtonPress, NotOurs, read_button_press
+from adapters.port import ServiceUnavailable
+from adapters.slack.actions import ButtonPress, NotOurs, dig, read_button_press, text_at
 from adapters.slack.blocks import escape
 from adapters.slack.forms import (
     DEPLOY_FORM,
@@ -32,6 +34,7 @@ from adapters.slack.forms import (
 )
 from adapters.slack.gate import RefusalCounter, SignedRequest, slack_gate
 from adapters.slack.identity import SlackIdentity
+from adapters.slack.shape import Triage, triage
 from adapters.slack.signing import SigningSecrets
 from workflows.commands import Answer, Cancel, Command, OpenRequest
 from workflows.grammar import (
@@ -90,11 +93,25 @@ def build_bolt(client: AsyncWebClient, identity: SlackIdentity, shell: SlackShel
         raise_error_for_unhandled_request=False,
     )
 
+    @bolt.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        if isinstance(error, ServiceUnavailable):
+            # Nothing was recorded; Slack shows the person that it failed, so they try again.
+            return BoltResponse(status=503, body="")
+        # A payload of a shape the listeners did not expect: refused, never a 500.
+        kind = body.get("type") or body.get("command") if isinstance(body, dict) else None
+        log.error("a Slack request (%s) could not be handled", kind, exc_info=error)
+        return BoltResponse(status=400, body="")
+
     @bolt.command("/signoff")
     async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        actor = await identity.actor(command["user_id"], command.get("team_id"))
+        user_id = text_at(command, "user_id")
+        if not user_id:
+            await ack(text="Slack did not say who sent this command, so Signoff ignored it.")
+            return
+        actor = await identity.actor(user_id, text_at(command, "team_id") or None)
         try:
-            parsed = parse(str(command.get("text", "")))
+            parsed = parse(text_at(command, "text"))
         except GrammarError as error:
             await ack(text=escape(error.message))
             return
@@ -114,7 +131,7 @@ def build_bolt(client: AsyncWebClient, identity: SlackIdentity, shell: SlackShel
                 await ack(text=escape(outcome.message))
             case Deploy():
                 await ack()
-                trigger = command.get("trigger_id")
+                trigger = text_at(command, "trigger_id")
                 if trigger:
                     form = deploy_form(shell.policy(), parsed.system, parsed.version)
                     await _quietly(client.views_open(trigger_id=trigger, view=form))
@@ -146,7 +163,7 @@ def build_bolt(client: AsyncWebClient, identity: SlackIdentity, shell: SlackShel
 
     @bolt.view(DEPLOY_FORM)
     async def on_deploy_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+        values = dig(body, "view", "state", "values")
         system = form_value(values, "system")
         text = f"deploy {system} {form_value(values, 'version')}"
         if environment := form_value(values, "environment"):
@@ -159,9 +176,11 @@ def build_bolt(client: AsyncWebClient, identity: SlackIdentity, shell: SlackShel
             await ack(response_action="errors", errors={"version": error.message[:150]})
             return
         await ack()
-        assert isinstance(parsed, Deploy) and parsed.system and parsed.version
-        user = body.get("user") or {}
-        actor = await identity.actor(str(user.get("id", "")), user.get("team_id"))
+        user_id = text_at(body, "user", "id")
+        if not (isinstance(parsed, Deploy) and parsed.system and parsed.version and user_id):
+            log.info("a deploy form without a user, system or version was ignored")
+            return
+        actor = await identity.actor(user_id, text_at(body, "user", "team_id") or None)
         outcome = await shell.dispatch(
             OpenRequest(
                 request_id=shell.new_request_id(),
@@ -179,14 +198,12 @@ def build_bolt(client: AsyncWebClient, identity: SlackIdentity, shell: SlackShel
 
     @bolt.view(REASON_FORM)
     async def on_reason(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        view = body.get("view") or {}
-        state = ((view.get("state") or {}).get("values") or {}).get("reason") or {}
-        comment = str((state.get("text") or {}).get("value") or "").strip()
+        comment = text_at(body, "view", "state", "values", "reason", "text", "value")
         if not comment:
             await ack(response_action="errors", errors={"reason": "Please say why."})
             return
         await ack()
-        press = press_from_form(str(view.get("private_metadata") or ""))
+        press = press_from_form(text_at(body, "view", "private_metadata"))
         if press is not None:
             await _answer(press, comment, client)
 
@@ -211,8 +228,8 @@ def build_bolt(client: AsyncWebClient, identity: SlackIdentity, shell: SlackShel
             )
 
     async def _tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
-        channel = (body.get("container") or {}).get("channel_id")
-        user = (body.get("user") or {}).get("id")
+        channel = text_at(body, "container", "channel_id")
+        user = text_at(body, "user", "id")
         if channel and user:
             await _quietly(client.chat_postEphemeral(channel=channel, user=user, text=text))
 
@@ -236,6 +253,16 @@ def slack_route(
     """The `/slack/events` handler: our gate first, then bolt with the very same bytes."""
 
     async def to_bolt(request: web.Request, signed: SignedRequest) -> web.StreamResponse:
+        match triage(signed.form, signed.payload):
+            case Triage.MALFORMED:
+                count_refusal(400, "shape")
+                log.warning("refused a signed Slack request of an unexpected shape (400)")
+                return web.json_response({"error": "bad request"}, status=400)
+            case Triage.NOT_OURS:
+                # Signed, but nothing Signoff listens to (another app's button, an event it
+                # never asked for): acknowledged, so Slack neither retries nor shows an error.
+                log.info("acknowledged and ignored a Slack request Signoff does not handle")
+                return web.Response(status=200)
         bolt_request = AsyncBoltRequest(
             body=signed.body.decode("utf-8"),
             query=request.query_string,

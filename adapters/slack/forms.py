@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
-from adapters.slack.actions import ButtonPress
+from adapters.slack.actions import ButtonPress, text_at
 from workflows.model import Verdict
 from workflows.policy import Policy
 
@@ -13,10 +14,11 @@ DEPLOY_FORM = "signoff.deploy"
 REASON_FORM = "signoff.reason"
 
 
-def form_value(values: dict[str, Any], block: str) -> str:
-    field = (values.get(block) or {}).get("value") or {}
-    chosen = field.get("selected_option") or {}
-    return str(chosen.get("value") or field.get("value") or "").strip()
+def form_value(values: object, block: str) -> str:
+    """What a form's block holds: the chosen option or the typed text."""
+    return text_at(values, block, "value", "selected_option", "value") or text_at(
+        values, block, "value", "value"
+    )
 
 
 def deploy_form(policy: Policy, system: str | None, version: str | None) -> dict[str, Any]:
@@ -83,10 +85,26 @@ def reason_form(press: ButtonPress) -> dict[str, Any]:
 
 
 def press_from_form(metadata: str) -> ButtonPress | None:
-    # The form only carries which card was pressed; who may decide is checked again on submit.
+    """The press a reason form was opened for; None unless every field has its shape.
+
+    The form only carries which card was pressed; who may decide is checked again on submit.
+    """
     try:
         fields = json.loads(metadata)
-        fields["verdict"] = Verdict(fields["verdict"])
-        return ButtonPress(**fields)
+        verdict = Verdict(fields["verdict"])
     except (ValueError, TypeError, KeyError):
         return None
+    texts = ("request_id", "user_id", "delivery_key")
+    optional = ("team_id", "trigger_id")
+    location = fields.get("location")
+    if not (
+        set(fields) == {f.name for f in dataclasses.fields(ButtonPress)}
+        and all(isinstance(fields[k], str) and fields[k] for k in texts)
+        and all(fields[k] is None or isinstance(fields[k], str) for k in optional)
+        and type(fields["revision"]) is int
+        and isinstance(location, dict)
+        and all(isinstance(v, str) for v in location.values())
+        and {"channel", "ts"} <= set(location)
+    ):
+        return None
+    return ButtonPress(**(fields | {"verdict": verdict}))
