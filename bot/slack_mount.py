@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SlackShell, build_bolt, slack_route
-from adapters.slack.chat import make_client
+from adapters.slack.chat import lookup_client, make_client
 from adapters.slack.gate import RefusalCounter
 from adapters.slack.identity import SlackIdentity
 from adapters.slack.signing import SigningSecrets
@@ -80,7 +80,7 @@ def slack_bolt(
     def policy() -> Policy:
         return policies.current.policy
 
-    identity = SlackIdentity(client, policy, team_id)
+    identity = SlackIdentity(lookup_client(client), policy, team_id)
     shell = SlackShell(service.handle, new_request_id, policy, service.waiting_on)
     return build_bolt(client, identity, shell)
 

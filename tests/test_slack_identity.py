@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestServer
 
-from adapters.slack.chat import make_client
+from adapters.slack.chat import lookup_client, make_client
 from adapters.slack.identity import SlackIdentity
 from tests.harness import build_policy
 from tests.slack_standin import SlackStandIn
@@ -27,7 +27,7 @@ async def identity() -> AsyncIterator[tuple[SlackStandIn, SlackIdentity]]:
         }
     )
     async with TestServer(standin.app()) as server:
-        client = make_client("xoxb-test", str(server.make_url("/api/")))
+        client = lookup_client(make_client("xoxb-test", str(server.make_url("/api/"))))
         yield standin, SlackIdentity(client, lambda: POLICY, team_id="T0ACME")
 
 
@@ -60,3 +60,17 @@ async def test_an_account_of_another_workspace_never_counts(
 ) -> None:
     _, slack = identity
     assert (await slack.actor("U0MINA", "T0OTHER")).person is None
+
+
+async def test_a_rate_limited_lookup_is_retried_and_a_failed_one_not_cached(
+    identity: tuple[SlackStandIn, SlackIdentity],
+) -> None:
+    standin, slack = identity
+    standin.script("users.info", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"})
+    assert (await slack.actor("U9JAE")).person == "jae"
+    assert len(standin.called("users.info")) == 2
+
+    standin.script("users.info", 200, {"ok": False, "error": "fatal_error"})
+    assert (await slack.actor("U9NEW")).person is None
+    standin.profiles["U9NEW"] = {"profile": {"email": "soo@acme.example"}}
+    assert (await slack.actor("U9NEW")).person == "soo"

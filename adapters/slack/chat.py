@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.port import (
@@ -33,7 +34,17 @@ TEMPORARY_ERRORS = frozenset(
 
 
 def make_client(token: str, base_url: str) -> AsyncWebClient:
+    """The client for messages: no retries of its own, since the outbox relay owns them."""
     return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+
+
+def lookup_client(client: AsyncWebClient) -> AsyncWebClient:
+    """A client for read-only look-ups (`users.info`), which are safe to retry after a 429."""
+    return AsyncWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+    )
 
 
 def _failure(error: SlackApiError) -> DeliveryError:

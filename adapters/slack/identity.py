@@ -45,20 +45,22 @@ class SlackIdentity:
 
     async def _email(self, user_id: str) -> str | None:
         if user_id not in self._emails:
-            self._emails[user_id] = await self._lookup(user_id)
+            try:
+                response = await self.client.users_info(user=user_id)
+            except SlackApiError as error:
+                # Not cached: a failed look-up (rate limit, outage) is asked again next time.
+                log.warning("users.info for %s failed: %s", user_id, error.response.get("error"))
+                return None
+            self._emails[user_id] = _email_of(response.get("user") or {})
         return self._emails[user_id]
 
-    async def _lookup(self, user_id: str) -> str | None:
-        try:
-            response = await self.client.users_info(user=user_id)
-        except SlackApiError as error:
-            log.warning("users.info for %s failed: %s", user_id, error.response.get("error"))
-            return None
-        user: dict[str, Any] = response.get("user") or {}
-        if any(
-            user.get(flag)
-            for flag in ("deleted", "is_bot", "is_restricted", "is_ultra_restricted", "is_stranger")
-        ):
-            return None
-        email = (user.get("profile") or {}).get("email")
-        return str(email) if email else None
+
+def _email_of(user: dict[str, Any]) -> str | None:
+    """The email of an account that may count: not deleted, a bot, a guest or external."""
+    if any(
+        user.get(flag)
+        for flag in ("deleted", "is_bot", "is_restricted", "is_ultra_restricted", "is_stranger")
+    ):
+        return None
+    email = (user.get("profile") or {}).get("email")
+    return str(email) if email else None
