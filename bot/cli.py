@@ -124,6 +124,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from workflows.policy_load import PolicyError
 
     path = _policy_path(settings)
+    if slack_problem := settings.slack_problem():
+        log.error("refusing to start: %s", slack_problem)
+        return 2
 
     async def start() -> web.Application:
         current = await current_revision(settings.database)

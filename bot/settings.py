@@ -59,6 +59,17 @@ class Settings(BaseSettings):
         """Slack events arrive over a WebSocket the app opens with SLACK_APP_TOKEN."""
         return self._given(self.slack_bot_token) and self._given(self.slack_app_token)
 
+    def slack_problem(self) -> str | None:
+        """Why `serve` must not start with these Slack settings (SIG-15), or None."""
+        if not self._given(self.slack_bot_token) or self.slack_configured:
+            return None
+        if self.slack_signing_secret is not None:
+            return "SLACK_SIGNING_SECRET is empty or blank; Slack requests could not be verified"
+        return (
+            "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (for POST /slack/events) "
+            "nor SLACK_APP_TOKEN (for Socket Mode) is"
+        )
+
     @property
     def slack_configured(self) -> bool:
         return self.slack_over_http or self.slack_socket_mode

@@ -162,3 +162,20 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     done = signoff(tmp_path, "serve", PORT=str(_free_port()))
     assert done.returncode != 0
     assert "signoff db upgrade" in done.stderr
+
+
+@pytest.mark.parametrize("secret", ["", "   "])
+def test_sig_15_serve_refuses_slack_without_a_signing_secret(tmp_path: Path, secret: str) -> None:
+    assert signoff(tmp_path, "db", "upgrade").returncode == 0
+    done = signoff(
+        tmp_path, "serve", PORT=str(_free_port()), SLACK_BOT_TOKEN="xoxb-x",
+        SLACK_SIGNING_SECRET=secret,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "refusing to start: SLACK_SIGNING_SECRET is empty or blank" in done.stderr
+
+
+def test_a_rotation_without_an_end_is_a_configuration_error(tmp_path: Path) -> None:
+    done = signoff(tmp_path, "policy", "check", SLACK_PREVIOUS_SIGNING_SECRET="old-secret")
+    assert done.returncode == 2
+    assert "SLACK_PREVIOUS_SIGNING_SECRET_UNTIL" in done.stderr and "Traceback" not in done.stderr
