@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.metrics import Metrics
 from bot.outbox import OutboxRelay
+from bot.review_service import ReviewService
 from bot.service import ApprovalService, PolicySource
 
 log = logging.getLogger("signoff.app")
@@ -33,6 +34,7 @@ class Runtime:
     service: ApprovalService
     relay: OutboxRelay
     metrics: Metrics
+    reviews: ReviewService
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

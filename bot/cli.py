@@ -93,7 +93,8 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     from bot.policy_source import PolicyHolder
-    from bot.runtime import build_runtime, run_sweep
+    from bot.runtime import build_runtime
+    from bot.sweep import run_sweep
     from workflows.ledger import parse_time
 
     now = parse_time(args.now) if args.now else _now()
@@ -105,11 +106,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
             report = await run_sweep(runtime, now)
         finally:
             await runtime.engine.dispose()
-        print(
-            f"Sweep at {now.isoformat()}: {report.ticked} requests due, "
-            f"{report.delivery.sent} messages sent, {report.delivery.retried} to retry, "
-            f"{report.delivery.dead} dead-lettered."
-        )
+        print(f"Sweep at {now.isoformat()}: {report.summary()}.")
         return 0
 
     return asyncio.run(sweep())

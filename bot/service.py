@@ -6,9 +6,10 @@ together or not at all; the relay is woken only after the commit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -64,28 +65,22 @@ class ApprovalService:
         """Apply `command` once; `delivery` (platform, id) makes a redelivery a no-op."""
         now = self.clock()
         loaded = self.policies.current
-        try:
-            async with self.engine.begin() as conn:
-                if delivery is not None and not await claim_delivery(conn, *delivery, now):
-                    self.metrics.duplicates.inc()
-                    return Outcome(True, "duplicate", "Already received; nothing more to do.")
-                state = None
-                if not isinstance(command, OpenRequest):
-                    state = await load_request(conn, command.request_id, for_update=True)
-                if await _from_foreign_card(conn, state, command):
-                    assert state is not None
-                    result = refuse_foreign_card(state, command, loaded.policy, now, loaded.digest)
-                else:
-                    result = step(state, command, loaded.policy, now, loaded.digest)
-                if result.state is not None and result.state != state:
-                    await save_request(conn, state, result.state, now)
-                await append_events(conn, result.audit, now, loaded.digest)
-                await enqueue_effects(conn, result.effects, loaded.policy, self.platforms, now)
-        except (DBAPIError, OSError) as error:
-            if not _is_outage(error):
-                raise
-            log.error("database unavailable while handling %s: %s", command.action, error)
-            raise ServiceUnavailable(str(error)) from error
+        async with unavailable_on_outage(command.action.value), self.engine.begin() as conn:
+            if delivery is not None and not await claim_delivery(conn, *delivery, now):
+                self.metrics.duplicates.inc()
+                return Outcome(True, "duplicate", "Already received; nothing more to do.")
+            state = None
+            if not isinstance(command, OpenRequest):
+                state = await load_request(conn, command.request_id, for_update=True)
+            if await _from_foreign_card(conn, state, command):
+                assert state is not None
+                result = refuse_foreign_card(state, command, loaded.policy, now, loaded.digest)
+            else:
+                result = step(state, command, loaded.policy, now, loaded.digest)
+            if result.state is not None and result.state != state:
+                await save_request(conn, state, result.state, now)
+            await append_events(conn, result.audit, now, loaded.digest)
+            await enqueue_effects(conn, result.effects, loaded.policy, self.platforms, now)
         self.metrics.commands.labels(action=command.action.value, outcome=result.outcome.code).inc()
         if result.effects:
             self.on_commit()
@@ -96,6 +91,18 @@ class ApprovalService:
         async with self.engine.connect() as conn:
             pending = await pending_requests(conn)
         return waiting_on(actor.person, pending, self.policies.current.policy)
+
+
+@contextlib.asynccontextmanager
+async def unavailable_on_outage(what: str) -> AsyncIterator[None]:
+    """Turns a lost or refused database connection into `ServiceUnavailable`."""
+    try:
+        yield
+    except (DBAPIError, OSError) as error:
+        if not _is_outage(error):
+            raise
+        log.error("database unavailable while handling %s: %s", what, error)
+        raise ServiceUnavailable(str(error)) from error
 
 
 def _is_outage(error: Exception) -> bool:

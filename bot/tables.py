@@ -153,6 +153,24 @@ chat_messages = Table(
 )
 
 
+# One row per review cycle. `open_system` holds the system while the review is due and NULL
+# once completed: its unique constraint keeps one open review per system, even when two
+# sweeps race to schedule the first one.
+risk_reviews = Table(
+    "risk_reviews",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("system", String(64), nullable=False, index=True),
+    Column("open_system", String(64), nullable=True, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("next_at", UtcDateTime, nullable=True, index=True),
+    Column("state", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
 def seed_ledger_head(target: Table, connection: Any, **_: Any) -> None:
     """The chain starts at the genesis hash; migrations seed the same row."""
     connection.execute(target.insert().values(id=1, seq=0, hash="0" * 64))

@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fake import FakeChat
+from bot.app import Runtime
 from bot.ledger_store import row_to_entry
 from bot.metrics import Metrics
 from bot.outbox import OutboxRelay, RetryPolicy
+from bot.review_service import ReviewService
 from bot.service import ApprovalService, new_request_id
 from bot.store import load_request
 from bot.tables import ledger_entries, outbox, votes
@@ -166,6 +168,9 @@ class Harness:
         self.service = ApprovalService(
             self.engine, self.policies, ["slack"], self.clock, self.metrics
         )
+        self.reviews = ReviewService(
+            self.engine, self.policies, ["slack"], self.clock, self.metrics
+        )
         self.relay = OutboxRelay(
             self.engine,
             {"slack": self.chat},
@@ -174,6 +179,12 @@ class Harness:
             self.metrics,
             retry=RetryPolicy(),
             jitter=lambda: 1.0,
+        )
+
+    def runtime(self) -> Runtime:
+        """What the HTTP app and the sweeps share, around this harness's parts."""
+        return Runtime(
+            self.engine, self.policies, self.service, self.relay, self.metrics, self.reviews
         )
 
     async def open(

@@ -12,7 +12,7 @@ from tests.harness import Harness
 
 
 def _runtime(h: Harness) -> Runtime:
-    return Runtime(h.engine, h.policies, h.service, h.relay, h.metrics)
+    return h.runtime()
 
 
 async def test_health_and_metrics(engine: AsyncEngine) -> None:

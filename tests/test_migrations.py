@@ -56,10 +56,12 @@ async def test_upgrade_an_empty_database_to_head(
     caplog.set_level(logging.INFO, logger="signoff.db")
     assert await current_revision(empty_database_url) is None
     await upgrade(empty_database_url)
-    assert await current_revision(empty_database_url) == head_revision() == "0001"
+    assert await current_revision(empty_database_url) == head_revision() == "0002"
     assert _step_lines(caplog) == [
         "database migrated from empty to 0001: "
-        "The initial schema: requests, votes, deliveries, outbox, card copies, the ledger."
+        "The initial schema: requests, votes, deliveries, outbox, card copies, the ledger.",
+        "database migrated from 0001 to 0002: "
+        "Risk reviews: one row per review cycle, one open review per system.",
     ]
     engine = create_engine(empty_database_url)
     try:
@@ -72,7 +74,7 @@ async def test_upgrade_an_empty_database_to_head(
     caplog.clear()
     await upgrade(empty_database_url)  # a second run changes nothing
     assert _step_lines(caplog) == []
-    assert await current_revision(empty_database_url) == "0001"
+    assert await current_revision(empty_database_url) == "0002"
     assert await _scalar(empty_database_url, "SELECT count(*) FROM ledger_head") == 1
     assert await check_drift(empty_database_url) == []
 
@@ -149,8 +151,8 @@ async def test_upgrades_in_one_process_take_turns(
 ) -> None:
     caplog.set_level(logging.INFO, logger="signoff.db")
     await asyncio.gather(upgrade(empty_database_url), upgrade(empty_database_url))
-    assert len(_step_lines(caplog)) == 1
-    assert await current_revision(empty_database_url) == "0001"
+    assert len(_step_lines(caplog)) == 2  # each step once, not once per upgrader
+    assert await current_revision(empty_database_url) == "0002"
 
 
 REPLICA = """
@@ -189,8 +191,9 @@ async def test_replicas_upgrading_at_once_both_succeed(empty_database_url: str) 
     outputs = await asyncio.gather(*(replica.communicate(b"go\n") for replica in replicas))
     logs = [stdout.decode() for stdout, _ in outputs]
     assert [replica.returncode for replica in replicas] == [0] * len(replicas), logs
-    assert sum(log.count("signoff.db database migrated") for log in logs) == 1, logs
-    assert await current_revision(empty_database_url) == "0001"
+    # Each step is applied by exactly one replica.
+    assert sum(log.count("signoff.db database migrated") for log in logs) == 2, logs
+    assert await current_revision(empty_database_url) == "0002"
     assert await _scalar(empty_database_url, "SELECT count(*) FROM ledger_head") == 1
 
 
@@ -209,21 +212,22 @@ def test_the_alembic_command_runs_without_an_event_loop(tmp_path: Path) -> None:
     command.upgrade(config, "head")
     command.check(config)  # raises when autogenerate would write a migration
     with sqlite3.connect(database) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
         assert conn.execute("SELECT id, seq, hash FROM ledger_head").fetchall() == [
             (1, 0, GENESIS_HASH)
         ]
     conn.close()
 
 
+HEAD = "0002"
 SECOND_REVISION = '''\
 """{doc}"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9001"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -238,11 +242,11 @@ def downgrade() -> None:
 
 
 def _with_second_revision(tmp_path: Path, doc: str, body: str) -> None:
-    """A copy of our migrations plus a revision 0002 that exists only for the test."""
+    """A copy of our migrations plus a revision 9001 that exists only for the test."""
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_test.py").write_text(
-        SECOND_REVISION.format(doc=doc, body=body), encoding="utf-8"
+    (scripts / "versions" / "9001_test.py").write_text(
+        SECOND_REVISION.format(doc=doc, body=body, head=head_revision()), encoding="utf-8"
     )
 
 
@@ -267,7 +271,7 @@ async def test_batch_migration_of_a_referenced_table_keeps_its_rows(
     )
     _with_second_revision(tmp_path, "Widen approval_requests.system.", body)
     _use_scripts(monkeypatch, tmp_path / "migrations")
-    await upgrade(empty_database_url, "0001")
+    await upgrade(empty_database_url, HEAD)
     at = "2026-01-01 00:00:00"
     await _execute(
         empty_database_url,
@@ -277,7 +281,7 @@ async def test_batch_migration_of_a_referenced_table_keeps_its_rows(
         f"VALUES ('r1', 'mina', 'accountable', 'approve', 'slack', '{at}')",
     )
     await upgrade(empty_database_url)
-    assert await current_revision(empty_database_url) == "0002"
+    assert await current_revision(empty_database_url) == "9001"
     assert await _scalar(empty_database_url, "SELECT count(*) FROM votes") == 1
     if empty_database_url.startswith("sqlite"):
         # Only the migration's own connections run without foreign keys.
@@ -295,10 +299,10 @@ async def test_a_failed_step_leaves_the_previous_revision(
     )
     _with_second_revision(tmp_path, "A broken migration.", body)
     _use_scripts(monkeypatch, tmp_path / "migrations")
-    await upgrade(empty_database_url, "0001")
+    await upgrade(empty_database_url, HEAD)
     with pytest.raises(Exception, match=r"(?i)foreign key"):
         await upgrade(empty_database_url)
-    assert await current_revision(empty_database_url) == "0001"
+    assert await current_revision(empty_database_url) == HEAD
     assert await _scalar(empty_database_url, "SELECT count(*) FROM votes") == 0
     engine = create_engine(empty_database_url)
     try:

@@ -32,7 +32,7 @@ def _app(
             app, secrets, client, runtime.service, runtime.policies, runtime.metrics, None, clock
         )
 
-    runtime = Runtime(h.engine, h.policies, h.service, h.relay, h.metrics)
+    runtime = h.runtime()
     return create_app(runtime, (mount,))
 
 

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.chat import SlackChat, make_client
-from bot.app import Runtime, create_app
+from bot.app import create_app
 from bot.settings import Settings
 from bot.slack_mount import slack_mount
 from tests.harness import Harness
@@ -29,7 +29,7 @@ async def test_a_request_and_an_approval_over_socket_mode(engine: AsyncEngine) -
         assert settings.slack_socket_mode and not settings.slack_over_http
         client = make_client("xoxb-socket", api_url)
         h = Harness(engine, chat=SlackChat(client))  # type: ignore[arg-type]
-        runtime = Runtime(h.engine, h.policies, h.service, h.relay, h.metrics)
+        runtime = h.runtime()
         app = create_app(runtime, (slack_mount(settings, client),))
         async with TestServer(app) as server:
             # Socket Mode needs no public URL: nothing may be routed to /slack/events.

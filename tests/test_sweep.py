@@ -7,13 +7,13 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import Runtime
-from bot.runtime import run_sweep
+from bot.sweep import run_sweep
 from tests.harness import T0, Harness
 from workflows.model import Status
 
 
 def _runtime(h: Harness) -> Runtime:
-    return Runtime(h.engine, h.policies, h.service, h.relay, h.metrics)
+    return h.runtime()
 
 
 async def test_a_high_tier_request_is_reminded_escalated_and_expired(engine: AsyncEngine) -> None:

@@ -95,6 +95,27 @@ class Incidents(_Model):
     private_severities: tuple[Literal["sev1", "sev2", "sev3", "sev4"], ...] = ("sev1", "sev2")
 
 
+DEFAULT_CHECKLIST = (
+    "Data quality",
+    "Model risk",
+    "Compliance",
+    "Incidents since the last review",
+)
+
+
+class ReviewSettings(_Model):
+    """When risk-review reminders go out and what a review checks.
+
+    Reminders go `remind_days_before` the due date (0 is the day itself), at `hour` in the
+    policy's time zone; an unfinished review escalates `escalate_after` its due moment.
+    """
+
+    remind_days_before: tuple[Annotated[int, Field(ge=0, le=365)], ...] = (7, 1, 0)
+    hour: int = Field(default=9, ge=0, le=23)
+    escalate_after: Duration = timedelta(days=1)
+    checklist: tuple[str, ...] = Field(default=DEFAULT_CHECKLIST, min_length=1)
+
+
 class ActivityRaci(_Model):
     """Who is Responsible, Accountable, Consulted and Informed for one activity.
 
@@ -130,6 +151,7 @@ class Policy(_Model):
     channels: dict[Name, Channel] = {}
     tiers: dict[Name, TierRules]
     incidents: Incidents = Incidents()
+    reviews: ReviewSettings = ReviewSettings()
     systems: dict[Name, System]
 
     def rules_for(self, system_id: str) -> TierRules:

@@ -1,0 +1,99 @@
+"""Applies review commands in one transaction each, and schedules first reviews; no adapters.
+
+Like `ApprovalService`: lock the row, step the pure machine, save, append the ledger and the
+outbox in the same transaction, so a reminder and its audit entry exist together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.ledger_store import append_events
+from bot.metrics import Metrics
+from bot.review_store import (
+    add_review,
+    insert_new_reviews,
+    load_review,
+    open_review_of,
+    open_reviews,
+    save_review,
+    systems_with_open_reviews,
+)
+from bot.routing import enqueue_effects
+from bot.service import PolicySource, new_request_id, unavailable_on_outage
+from workflows.machine_types import Outcome, Problem
+from workflows.review_machine import review_step
+from workflows.reviews import ReviewCommand, RiskReview, reviews_text, schedule_review
+
+log = logging.getLogger("signoff.reviews")
+
+
+def new_review_id() -> str:
+    """`V` and 12 random Crockford base-32 characters."""
+    return "V" + new_request_id()[1:]
+
+
+@dataclass
+class ReviewService:
+    engine: AsyncEngine
+    policies: PolicySource
+    platforms: Sequence[str]
+    clock: Callable[[], datetime]
+    metrics: Metrics
+    on_commit: Callable[[], None] = field(default=lambda: None)
+
+    async def handle(self, command: ReviewCommand) -> Outcome:
+        """Apply `command` to its review, once, under the review's row lock."""
+        now = self.clock()
+        loaded = self.policies.current
+        async with unavailable_on_outage(f"review {command.action}"), self.engine.begin() as conn:
+            state = await load_review(conn, command.review_id, for_update=True)
+            if state is None:
+                text = f"There is no review {command.review_id}."
+                return Outcome(False, Problem.UNKNOWN_REQUEST, text)
+            result = review_step(state, command, loaded.policy, now)
+            if result.state != state:
+                await save_review(conn, result.state, loaded.policy, now)
+            if result.next_review is not None:
+                await add_review(conn, result.next_review, loaded.policy, now)
+            await append_events(conn, result.audit, now, loaded.digest)
+            await enqueue_effects(conn, result.effects, loaded.policy, self.platforms, now)
+        label = f"review-{command.action.value}"
+        self.metrics.commands.labels(action=label, outcome=result.outcome.code).inc()
+        if result.effects:
+            self.on_commit()
+        return result.outcome
+
+    async def schedule_missing(self, now: datetime) -> int:
+        """Give every system of the policy without an open review its first one."""
+        loaded = self.policies.current
+        async with unavailable_on_outage("review scheduling"), self.engine.begin() as conn:
+            have = await systems_with_open_reviews(conn)
+            missing = [s for s in sorted(loaded.policy.systems) if s not in have]
+            planned = [
+                schedule_review(new_review_id(), system, loaded.policy, now, now)
+                for system in missing
+            ]
+            inserted = await insert_new_reviews(
+                conn, [review for review, _ in planned], loaded.policy, now
+            )
+            events = [event for review, event in planned if review.id in inserted]
+            await append_events(conn, events, now, loaded.digest)
+        if inserted:
+            log.info("scheduled the first risk review of %d systems", len(inserted))
+        return len(inserted)
+
+    async def open_review(self, system: str) -> RiskReview | None:
+        async with self.engine.connect() as conn:
+            return await open_review_of(conn, system)
+
+    async def list_text(self) -> str:
+        """`/signoff reviews`."""
+        async with self.engine.connect() as conn:
+            reviews = await open_reviews(conn)
+        return reviews_text(reviews, self.policies.current.policy, self.clock())
