@@ -21,6 +21,7 @@ from bot.review_store import (
     load_review,
     open_review_of,
     open_reviews,
+    rearm_reviews,
     save_review,
     systems_with_open_reviews,
 )
@@ -84,6 +85,8 @@ class ReviewService:
             )
             events = [event for review, event in planned if review.id in inserted]
             await append_events(conn, events, now, loaded.digest)
+            # A reload may have given a system its risk-review RACI since its review began.
+            await rearm_reviews(conn, loaded.policy, now)
         if inserted:
             log.info("scheduled the first risk review of %d systems", len(inserted))
         return len(inserted)

@@ -114,3 +114,20 @@ async def add_review(
     conn: AsyncConnection, review: RiskReview, policy: Policy, now: datetime
 ) -> None:
     await conn.execute(insert(risk_reviews).values(id=review.id, **_row(review, policy, now)))
+
+
+async def rearm_reviews(conn: AsyncConnection, policy: Policy, now: datetime) -> int:
+    """Open reviews left without a next moment whose system the policy now chases."""
+    chased_systems = [s for s, system in policy.systems.items() if "risk-review" in system.raci]
+    if not chased_systems:
+        return 0
+    rows = await conn.execute(
+        select(risk_reviews.c.state).where(
+            risk_reviews.c.open_system.in_(chased_systems), risk_reviews.c.next_at.is_(None)
+        )
+    )
+    reviews = [RiskReview.model_validate_json(raw) for raw in rows.scalars()]
+    rearmed = [r for r in reviews if next_moment(r, policy) is not None]
+    for review in rearmed:
+        await save_review(conn, review, policy, now)
+    return len(rearmed)

@@ -94,9 +94,15 @@ def schedule_review(
     return review, event
 
 
+def chased(policy: Policy, system: str) -> bool:
+    """Whether the policy names who answers for this system's risk review."""
+    found = policy.systems.get(system)
+    return found is not None and "risk-review" in found.raci
+
+
 def next_moment(review: RiskReview, policy: Policy) -> datetime | None:
     """When the scheduler next has something to do for this review; None when nothing will."""
-    if review.status is not ReviewStatus.DUE or review.system not in policy.systems:
+    if review.status is not ReviewStatus.DUE or not chased(policy, review.system):
         return None
     moments = [
         moment
