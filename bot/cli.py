@@ -118,6 +118,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.migrate import current_revision, head_revision
     from bot.policy_source import PolicyHolder
     from bot.runtime import build_runtime
+    from bot.scheduler import scheduler_mount
     from workflows.policy_load import PolicyError
 
     path = _policy_path(settings)
@@ -142,6 +143,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             client = slack_client(settings)
             ports["slack"] = SlackChat(client)
             mounts.append(slack_mount(settings, client))
+        mounts.append(scheduler_mount(settings.signoff_sweep_seconds, _now))
         runtime = await build_runtime(settings, policies, clock=_now, ports=ports)
         log.info(
             "policy %s loaded (digest %s, %d systems)",

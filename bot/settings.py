@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     signoff_policy: Path | None = Field(default=None, description="default: the bundled example")
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
+    signoff_sweep_seconds: float = Field(
+        default=60, gt=0, le=3600, description="how often reminders, expiries and reviews run"
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
