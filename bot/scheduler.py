@@ -59,10 +59,12 @@ class SweepScheduler:
         log.info("sweeps every %s s: reminders, escalations, expiries, reviews", self.interval)
 
     async def stop(self) -> None:
-        self.scheduler.shutdown(wait=False)
+        # Shutting APScheduler down cancels a running job, which would leave a message
+        # claimed but unsent until its lease ran out: stop new runs, let this one finish.
+        self.scheduler.pause()
         if self._running is not None and not self._running.done():
-            # A sweep in flight finishes its current row; each row is its own transaction.
             await asyncio.wait_for(asyncio.shield(self._running), timeout=30)
+        self.scheduler.shutdown(wait=False)
         await self.leadership.release()
 
     def jobs(self) -> list[str]:
