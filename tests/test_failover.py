@@ -1,0 +1,141 @@
+"""DUR-13: two `signoff serve` processes on one PostgreSQL database, and the leader is killed.
+
+One holds the scheduler lock; after a SIGKILL the other takes over within a sweep interval,
+and a reminder that falls due during the failover is sent exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from tests.conftest import (
+    EXAMPLE_POLICY,
+    POSTGRES_URL,
+    _create_postgres_database,
+    _drop_postgres_database,
+)
+from tests.slack_standin import SlackStandIn
+from tests.test_cli_serve import _env, _free_port, signoff
+from tests.test_slack_serve import SECRET, Slack
+
+LEADER = "this process now runs the scheduler"
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("SIGNOFF_TEST_POSTGRES_URL is not set (CI always sets it)")
+    url, name = await _create_postgres_database()
+    try:
+        yield url
+    finally:
+        await _drop_postgres_database(name)
+
+
+class Server:
+    def __init__(self, process: asyncio.subprocess.Process, port: int, log: Path) -> None:
+        self.process, self.port, self.log = process, port, log
+
+    def text(self) -> str:
+        return self.log.read_text()
+
+
+async def _start(tmp_path: Path, name: str, env: dict[str, str]) -> Server:
+    port = _free_port()
+    log = tmp_path / f"{name}.log"
+    with log.open("w") as sink:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve",
+            env={**env, "PORT": str(port)}, cwd=tmp_path,
+            stdout=sink, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+    return Server(process, port, log)
+
+
+async def _until(condition: object, what: str, servers: list[Server], tries: int = 150) -> None:
+    for _ in range(tries):
+        if callable(condition) and condition():
+            return
+        await asyncio.sleep(0.1)
+    logs = "\n".join(f"--- {s.log.name}\n{s.text()}" for s in servers)
+    raise AssertionError(f"{what} did not happen\n{logs}")
+
+
+async def test_dur_13_the_leader_dies_and_a_due_reminder_is_sent_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # Doc-search (tier minimal) reminds 5 s after a request; the next reminder is 5 s later.
+    policy = tmp_path / "policy.yaml"
+    text = EXAMPLE_POLICY.read_text(encoding="utf-8")
+    policy.write_text(text.replace("remind_after: 72h", "remind_after: 5s"), encoding="utf-8")
+    standin = SlackStandIn()
+    async with TestServer(standin.app()) as api:
+        env = _env(
+            tmp_path,
+            DATABASE_URL=postgres_url,
+            SIGNOFF_POLICY=str(policy),
+            SIGNOFF_SWEEP_SECONDS="0.5",
+            SLACK_BOT_TOKEN="xoxb-failover",
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=str(api.make_url("/api/")),
+        )
+        upgraded = signoff(tmp_path, "db", "upgrade", DATABASE_URL=postgres_url)
+        assert upgraded.returncode == 0, upgraded.stderr
+        servers = [await _start(tmp_path, "a", env), await _start(tmp_path, "b", env)]
+        try:
+            await _until(
+                lambda: (
+                    sum(LEADER in s.text() for s in servers) == 1
+                    and all("serving on" in s.text() for s in servers)
+                ),
+                "one leader among two servers",
+                servers,
+            )
+            await asyncio.sleep(1.5)  # several sweep intervals: still only one leader
+            assert sum(LEADER in s.text() for s in servers) == 1
+            leader = next(s for s in servers if LEADER in s.text())
+            follower = next(s for s in servers if s is not leader)
+
+            async with aiohttp.ClientSession() as http:
+                slack = Slack(http, f"http://127.0.0.1:{follower.port}")
+                command = {"command": "/signoff", "text": "deploy doc-search 9.1",
+                           "user_id": "U0JAE", "team_id": "T0ACME"}  # fmt: skip
+                status, answer = await slack.post(urlencode(command).encode())
+                assert status == 200 and "is open" in answer, answer
+            leader.process.send_signal(signal.SIGKILL)
+            await leader.process.wait()
+
+            await _until(lambda: LEADER in follower.text(), "the follower taking over", servers)
+
+            def reminders(channel: str) -> list[str]:
+                return [
+                    c.args["text"]
+                    for c in standin.called("chat.postMessage")
+                    if c.args["channel"] == channel
+                    and c.args.get("text", "").startswith("Reminder")
+                ]
+
+            await _until(lambda: reminders("D0MINA"), "the reminder", servers)
+            await asyncio.sleep(2)  # four more sweeps before the next reminder is due
+            assert len(reminders("D0MINA")) == 1, reminders("D0MINA")
+            assert len(reminders("D0TOMAS")) == 1
+            assert re.search(
+                r"Reminder: Request R\w+ to deploy doc-search 9\.1", reminders("D0MINA")[0]
+            )
+        finally:
+            for server in servers:
+                if server.process.returncode is None:
+                    server.process.terminate()
+                    await asyncio.wait_for(server.process.wait(), timeout=15)
+    verified = signoff(tmp_path, "audit", "verify", DATABASE_URL=postgres_url)
+    assert verified.returncode == 0, verified.stdout
