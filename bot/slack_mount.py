@@ -19,10 +19,12 @@ from adapters.slack.app import SlackShell, build_bolt, slack_route
 from adapters.slack.chat import lookup_client, make_client
 from adapters.slack.gate import RefusalCounter
 from adapters.slack.identity import SlackIdentity
+from adapters.slack.review_listeners import ReviewShell
 from adapters.slack.signing import SigningSecrets
 from bot.app import Mount, Runtime
 from bot.metrics import Metrics
-from bot.service import ApprovalService, PolicySource, new_request_id
+from bot.review_service import new_review_id
+from bot.service import new_request_id
 from bot.settings import Settings
 from workflows.policy import Policy
 
@@ -57,47 +59,38 @@ def add_slack_events(
     app: web.Application,
     secrets: SigningSecrets,
     client: AsyncWebClient,
-    service: ApprovalService,
-    policies: PolicySource,
-    metrics: Metrics,
+    runtime: Runtime,
     team_id: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> None:
-    """`POST /slack/events`: our gate, then bolt, then the service."""
-    bolt = slack_bolt(client, service, policies, team_id)
-    route = slack_route(bolt, secrets, clock, count_refusals(metrics))
+    """`POST /slack/events`: our gate, then bolt, then the services."""
+    bolt = slack_bolt(client, runtime, team_id)
+    route = slack_route(bolt, secrets, clock, count_refusals(runtime.metrics))
     app.router.add_post("/slack/events", route)
 
 
-def slack_bolt(
-    client: AsyncWebClient,
-    service: ApprovalService,
-    policies: PolicySource,
-    team_id: str | None = None,
-) -> AsyncApp:
+def slack_bolt(client: AsyncWebClient, runtime: Runtime, team_id: str | None = None) -> AsyncApp:
     """The bolt app with our listeners, shared by the HTTP route and Socket Mode."""
+    service, reviews = runtime.service, runtime.reviews
 
     def policy() -> Policy:
-        return policies.current.policy
+        return runtime.policies.current.policy
 
     identity = SlackIdentity(lookup_client(client), policy, team_id)
     shell = SlackShell(service.handle, new_request_id, policy, service.waiting_on)
-    return build_bolt(client, identity, shell)
+    review_shell = ReviewShell(
+        reviews.handle, reviews.open_review, reviews.list_text, new_review_id, policy
+    )
+    return build_bolt(client, identity, shell, review_shell)
 
 
 def add_socket_mode(
-    app: web.Application,
-    app_token: str,
-    client: AsyncWebClient,
-    service: ApprovalService,
-    policies: PolicySource,
+    app: web.Application, app_token: str, client: AsyncWebClient, runtime: Runtime
 ) -> None:
     """Keeps a Socket Mode connection open while the application runs."""
 
     async def connection(_: web.Application) -> AsyncIterator[None]:
-        handler = AsyncSocketModeHandler(
-            slack_bolt(client, service, policies), app_token, web_client=client
-        )
+        handler = AsyncSocketModeHandler(slack_bolt(client, runtime), app_token, web_client=client)
         # In the background: the SDK retries an unreachable Slack forever, and health checks
         # and the relay must not wait for it.
         connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]
@@ -116,12 +109,8 @@ def slack_mount(settings: Settings, client: AsyncWebClient) -> Mount:
 
     def mount(app: web.Application, runtime: Runtime) -> None:
         if secrets is not None:
-            add_slack_events(
-                app, secrets, client, runtime.service, runtime.policies, runtime.metrics
-            )
+            add_slack_events(app, secrets, client, runtime)
         if app_token is not None:
-            add_socket_mode(
-                app, app_token.get_secret_value(), client, runtime.service, runtime.policies
-            )
+            add_socket_mode(app, app_token.get_secret_value(), client, runtime)
 
     return mount

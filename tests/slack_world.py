@@ -81,6 +81,6 @@ async def world(engine: AsyncEngine) -> AsyncIterator[SlackWorld]:
         h = Harness(engine, chat=SlackChat(web_client))  # type: ignore[arg-type]
         app = web.Application()
         secrets = SigningSecrets(SECRET.encode())
-        add_slack_events(app, secrets, web_client, h.service, h.policies, h.metrics, "T0ACME")
+        add_slack_events(app, secrets, web_client, h.runtime(), "T0ACME")
         async with TestClient(TestServer(app)) as client:
             yield SlackWorld(h, standin, client)

@@ -26,7 +26,7 @@ async def test_dur_10_a_command_while_the_database_is_down_is_a_503(
     async with TestServer(standin.app()) as api:
         client = make_client("xoxb-outage", str(api.make_url("/api/")))
         app = web.Application()
-        add_slack_events(app, SigningSecrets(SECRET), client, h.service, h.policies, h.metrics)
+        add_slack_events(app, SigningSecrets(SECRET), client, h.runtime())
         async with TestClient(TestServer(app)) as http:
             body = urlencode(
                 {"command": "/signoff", "text": "deploy doc-search 1.0", "user_id": "U0SOO"}

@@ -28,9 +28,7 @@ def _app(
 ) -> web.Application:
     def mount(app: web.Application, runtime: Runtime) -> None:
         client = make_client("xoxb-secrets", str(api.make_url("/api/")))
-        add_slack_events(
-            app, secrets, client, runtime.service, runtime.policies, runtime.metrics, None, clock
-        )
+        add_slack_events(app, secrets, client, runtime, None, clock)
 
     runtime = h.runtime()
     return create_app(runtime, (mount,))

@@ -34,6 +34,7 @@ from adapters.slack.forms import (
 )
 from adapters.slack.gate import RefusalCounter, SignedRequest, slack_gate
 from adapters.slack.identity import SlackIdentity
+from adapters.slack.review_listeners import ReviewShell, add_review_form, answer_review_command
 from adapters.slack.shape import Triage, triage
 from adapters.slack.signing import SigningSecrets
 from workflows.commands import Answer, Cancel, Command, OpenRequest
@@ -42,6 +43,8 @@ from workflows.grammar import (
     Deploy,
     GrammarError,
     Help,
+    ListReviews,
+    Review,
     ShowRaci,
     ShowStatus,
     help_text,
@@ -82,7 +85,9 @@ def raci_text(policy: Policy, system_id: str) -> str:
     return "\n".join(lines)
 
 
-def build_bolt(client: AsyncWebClient, identity: SlackIdentity, shell: SlackShell) -> AsyncApp:
+def build_bolt(
+    client: AsyncWebClient, identity: SlackIdentity, shell: SlackShell, reviews: ReviewShell
+) -> AsyncApp:
     """The listeners; requests reach them only through our gate or a Socket Mode connection."""
     bolt = AsyncApp(
         client=client,
@@ -102,6 +107,8 @@ def build_bolt(client: AsyncWebClient, identity: SlackIdentity, shell: SlackShel
         kind = body.get("type") or body.get("command") if isinstance(body, dict) else None
         log.error("a Slack request (%s) could not be handled", kind, exc_info=error)
         return BoltResponse(status=400, body="")
+
+    add_review_form(bolt, identity, reviews)
 
     @bolt.command("/signoff")
     async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
@@ -146,6 +153,9 @@ def build_bolt(client: AsyncWebClient, identity: SlackIdentity, shell: SlackShel
                 await ack(text=escape(await shell.waiting_on(actor)))
             case Help(topic=topic):
                 await ack(text=escape(help_text(topic)))
+            case Review() | ListReviews():
+                trigger = text_at(command, "trigger_id")
+                await answer_review_command(parsed, trigger, ack, client, reviews)
             case _:
                 await ack(text="That command is not available in this version of Signoff yet.")
 

@@ -1,6 +1,6 @@
 """Sorts a signed Slack request before bolt sees it: ours, nothing of ours, or malformed; pure.
 
-Imports only `adapters.slack.blocks` and `adapters.slack.forms` names. A valid signature proves
+Imports only names of our other Slack modules. A valid signature proves
 who sent the bytes, not that they have the shape bolt's parsing assumes; bolt reads fields such
 as `user.id` and `actions[0].action_id` without checking their types, so a signed body of the
 wrong shape would otherwise be a 500. Only what Signoff listens to is handed on.
@@ -13,9 +13,10 @@ from typing import Any
 
 from adapters.slack.blocks import ACTION_PREFIX
 from adapters.slack.forms import DEPLOY_FORM, REASON_FORM
+from adapters.slack.review_form import REVIEW_FORM
 
 COMMAND = "/signoff"
-OUR_FORMS = frozenset({DEPLOY_FORM, REASON_FORM})
+OUR_FORMS = frozenset({DEPLOY_FORM, REASON_FORM, REVIEW_FORM})
 
 # Fields bolt reads from any payload, with the one shape each may have when present.
 _MAPPINGS = (
