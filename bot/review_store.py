@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,6 +37,33 @@ async def load_review(
         query = query.with_for_update()
     raw = (await conn.execute(query)).scalar_one_or_none()
     return None if raw is None else RiskReview.model_validate_json(raw)
+
+
+async def claim_reviews(conn: AsyncConnection, review_ids: Sequence[str]) -> list[RiskReview]:
+    """Lock a page of reviews for this transaction; rows another sweep holds are skipped.
+
+    On SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    query = select(risk_reviews.c.state).where(risk_reviews.c.id.in_(list(review_ids)))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = await conn.execute(query.order_by(risk_reviews.c.id))
+    return [RiskReview.model_validate_json(raw) for raw in rows.scalars()]
+
+
+async def save_reviews(
+    conn: AsyncConnection, reviews: Sequence[RiskReview], policy: Policy, now: datetime
+) -> None:
+    """Update many reviews in one statement."""
+    if not reviews:
+        return
+    rows = [{"review_id": r.id, **_row(r, policy, now)} for r in reviews]
+    statement = (
+        update(risk_reviews)
+        .where(risk_reviews.c.id == bindparam("review_id"))
+        .values({name: bindparam(name) for name in rows[0] if name != "review_id"})
+    )
+    await conn.execute(statement, rows)
 
 
 async def open_review_of(conn: AsyncConnection, system: str) -> RiskReview | None:

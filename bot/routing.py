@@ -70,6 +70,8 @@ async def enqueue_effects(
             }
         )
 
+    refreshed = [e.request_id for e in effects if isinstance(e, RefreshCards)]
+    copies = await _posted_copies(conn, refreshed) if refreshed else {}
     for effect in effects:
         match effect:
             case PostCard(request_id=rid, audience=audience, to=to):
@@ -81,7 +83,7 @@ async def enqueue_effects(
                     message = {"kind": "text", "text": text, "to": address}
                     add(platform, _destination_key(platform, address), rid, message)
             case RefreshCards(request_id=rid):
-                for copy in await _posted_copies(conn, rid):
+                for copy in copies.get(rid, []):
                     if copy["platform"] in enabled:
                         message = {"kind": "update", "chat_message_id": copy["id"]}
                         add(copy["platform"], copy["destination_key"], rid, message)
@@ -90,11 +92,22 @@ async def enqueue_effects(
     return len(rows)
 
 
-async def _posted_copies(conn: AsyncConnection, request_id: str) -> list[dict[str, Any]]:
+async def _posted_copies(
+    conn: AsyncConnection, request_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Every posted card of these requests, by request, in posting order (one query)."""
     query = (
-        select(chat_messages.c.id, chat_messages.c.platform, outbox.c.destination_key)
+        select(
+            chat_messages.c.id,
+            chat_messages.c.request_id,
+            chat_messages.c.platform,
+            outbox.c.destination_key,
+        )
         .join(outbox, outbox.c.id == chat_messages.c.outbox_id)
-        .where(chat_messages.c.request_id == request_id)
+        .where(chat_messages.c.request_id.in_(sorted(set(request_ids))))
         .order_by(chat_messages.c.id)
     )
-    return [dict(r._mapping) for r in await conn.execute(query)]
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in await conn.execute(query):
+        found.setdefault(row.request_id, []).append(dict(row._mapping))
+    return found

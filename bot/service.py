@@ -21,8 +21,16 @@ from adapters.port import ServiceUnavailable
 from bot.ledger_store import append_events
 from bot.metrics import Metrics
 from bot.routing import enqueue_effects
-from bot.store import card_locations, claim_delivery, load_request, pending_requests, save_request
-from workflows.commands import Answer, Command, OpenRequest
+from bot.store import (
+    card_locations,
+    claim_delivery,
+    claim_requests,
+    load_request,
+    pending_requests,
+    save_request,
+    save_requests,
+)
+from workflows.commands import Answer, Command, OpenRequest, Tick
 from workflows.machine import refuse_foreign_card, step
 from workflows.machine_types import Outcome
 from workflows.model import Actor, ApprovalRequest
@@ -85,6 +93,36 @@ class ApprovalService:
         if result.effects:
             self.on_commit()
         return result.outcome
+
+    async def tick_page(self, request_ids: Sequence[str]) -> int:
+        """Tick a page of due requests in one transaction; returns how many it claimed.
+
+        Each request steps through the machine on its own, under its row lock, so a click
+        waiting on the same row sees the reminder or the expiry once this page commits.
+        """
+        now = self.clock()
+        loaded = self.policies.current
+        async with unavailable_on_outage("tick"), self.engine.begin() as conn:
+            claimed = await claim_requests(conn, request_ids)
+            results = [
+                step(state, Tick(request_id=state.id), loaded.policy, now, loaded.digest)
+                for state in claimed
+            ]
+            changes = [
+                (old, result.state)
+                for old, result in zip(claimed, results, strict=True)
+                if result.state is not None and result.state != old
+            ]
+            await save_requests(conn, changes, now)
+            events = [event for result in results for event in result.audit]
+            await append_events(conn, events, now, loaded.digest)
+            effects = [effect for result in results for effect in result.effects]
+            await enqueue_effects(conn, effects, loaded.policy, self.platforms, now)
+        for result in results:
+            self.metrics.commands.labels(action="tick", outcome=result.outcome.code).inc()
+        if effects:
+            self.on_commit()
+        return len(claimed)
 
     async def waiting_on(self, actor: Actor) -> str:
         """`status`: the pending requests that need this person's answer."""

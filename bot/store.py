@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,6 +42,20 @@ async def load_request(
     return None if raw is None else ApprovalRequest.model_validate_json(raw)
 
 
+async def claim_requests(
+    conn: AsyncConnection, request_ids: Sequence[str]
+) -> list[ApprovalRequest]:
+    """Lock a page of requests for this transaction; rows locked elsewhere are skipped.
+
+    A row a click holds is left for the next sweep; the click itself honours any deadline.
+    """
+    query = select(approval_requests.c.state).where(approval_requests.c.id.in_(list(request_ids)))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = await conn.execute(query.order_by(approval_requests.c.id))
+    return [ApprovalRequest.model_validate_json(raw) for raw in rows.scalars()]
+
+
 async def pending_requests(conn: AsyncConnection, limit: int = 500) -> list[ApprovalRequest]:
     """Pending requests, oldest first."""
     rows = await conn.execute(
@@ -53,11 +67,8 @@ async def pending_requests(conn: AsyncConnection, limit: int = 500) -> list[Appr
     return [ApprovalRequest.model_validate_json(raw) for raw in rows.scalars()]
 
 
-async def save_request(
-    conn: AsyncConnection, old: ApprovalRequest | None, new: ApprovalRequest, now: datetime
-) -> None:
-    """Insert or update the request row and record any votes it gained."""
-    row: dict[str, Any] = {
+def _request_row(new: ApprovalRequest, now: datetime) -> dict[str, Any]:
+    return {
         "system": new.system,
         "status": new.status.value,
         "requester_person": new.requester.person,
@@ -68,6 +79,13 @@ async def save_request(
         "state": new.model_dump_json(),
         "updated_at": now,
     }
+
+
+async def save_request(
+    conn: AsyncConnection, old: ApprovalRequest | None, new: ApprovalRequest, now: datetime
+) -> None:
+    """Insert or update the request row and record any votes it gained."""
+    row = _request_row(new, now)
     if old is None:
         await conn.execute(insert(approval_requests).values(id=new.id, **row))
     else:
@@ -75,6 +93,23 @@ async def save_request(
             update(approval_requests).where(approval_requests.c.id == new.id).values(**row)
         )
     await _record_votes(conn, old, new)
+
+
+async def save_requests(
+    conn: AsyncConnection, changes: Sequence[tuple[ApprovalRequest, ApprovalRequest]], now: datetime
+) -> None:
+    """Update many existing requests in one statement, then record any votes they gained."""
+    if not changes:
+        return
+    rows = [{"request_id": new.id, **_request_row(new, now)} for _, new in changes]
+    statement = (
+        update(approval_requests)
+        .where(approval_requests.c.id == bindparam("request_id"))
+        .values({name: bindparam(name) for name in rows[0] if name != "request_id"})
+    )
+    await conn.execute(statement, rows)
+    for old, new in changes:
+        await _record_votes(conn, old, new)
 
 
 async def _record_votes(

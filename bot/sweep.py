@@ -17,8 +17,6 @@ from bot.app import Runtime
 from bot.outbox import PassReport
 from bot.review_store import due_review_ids
 from bot.tables import approval_requests
-from workflows.commands import Tick
-from workflows.reviews import TickReview
 
 
 @dataclass(frozen=True)
@@ -57,30 +55,30 @@ async def _tick_all(
     now: datetime,
     batch: int,
     find: Callable[[AsyncConnection, datetime, str, int], Awaitable[list[str]]],
-    tick: Callable[[str], Awaitable[object]],
+    tick_page: Callable[[list[str]], Awaitable[int]],
 ) -> int:
     """Tick every due id, a page at a time, so memory stays flat with many rows."""
     ticked, last = 0, ""
     while True:
         async with runtime.engine.connect() as conn:
             due = await find(conn, now, last, batch)
-        for subject_id in due:
-            await tick(subject_id)
-            ticked += 1
+        if due:
+            ticked += await tick_page(due)
         if len(due) < batch:
             return ticked
         last = due[-1]
 
 
-async def run_sweep(runtime: Runtime, now: datetime, batch: int = 500) -> SweepReport:
-    """Everything due at `now`: first reviews, request and review ticks, then delivery."""
+async def run_sweep(
+    runtime: Runtime, now: datetime, batch: int = 200, deliver: bool = True
+) -> SweepReport:
+    """Everything due at `now`: first reviews, request and review ticks, then delivery.
+
+    `deliver=False` leaves the messages to the relay running beside the scheduler.
+    """
+
     scheduled = await runtime.reviews.schedule_missing(now)
-    requests = await _tick_all(
-        runtime, now, batch, _due_request_ids,
-        lambda rid: runtime.service.handle(Tick(request_id=rid)),
-    )  # fmt: skip
-    reviews = await _tick_all(
-        runtime, now, batch, due_review_ids,
-        lambda vid: runtime.reviews.handle(TickReview(review_id=vid)),
-    )  # fmt: skip
-    return SweepReport(requests, scheduled, reviews, await runtime.relay.drain(now))
+    requests = await _tick_all(runtime, now, batch, _due_request_ids, runtime.service.tick_page)
+    reviews = await _tick_all(runtime, now, batch, due_review_ids, runtime.reviews.tick_page)
+    delivery = await runtime.relay.drain(now) if deliver else PassReport()
+    return SweepReport(requests, scheduled, reviews, delivery)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import json
@@ -165,12 +166,6 @@ class Harness:
     metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
-        self.service = ApprovalService(
-            self.engine, self.policies, ["slack"], self.clock, self.metrics
-        )
-        self.reviews = ReviewService(
-            self.engine, self.policies, ["slack"], self.clock, self.metrics
-        )
         self.relay = OutboxRelay(
             self.engine,
             {"slack": self.chat},
@@ -180,12 +175,27 @@ class Harness:
             retry=RetryPolicy(),
             jitter=lambda: 1.0,
         )
+        self.service = ApprovalService(
+            self.engine, self.policies, ["slack"], self.clock, self.metrics, self.relay.wake
+        )
+        self.reviews = ReviewService(
+            self.engine, self.policies, ["slack"], self.clock, self.metrics, self.relay.wake
+        )
 
     def runtime(self) -> Runtime:
         """What the HTTP app and the sweeps share, around this harness's parts."""
         return Runtime(
             self.engine, self.policies, self.service, self.relay, self.metrics, self.reviews
         )
+
+    async def settle(self) -> None:
+        """Deliver everything queued, also what a running app's own relay has claimed."""
+        for _ in range(500):
+            await self.relay.drain()
+            if await self.relay.pending() == 0:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the outbox did not drain")
 
     async def open(
         self, requester: str | None = "soo", system: str = "credit-scoring", **extra: Any

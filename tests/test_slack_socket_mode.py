@@ -52,7 +52,7 @@ async def test_a_request_and_an_approval_over_socket_mode(engine: AsyncEngine) -
             opened = standin.called("apps.connections.open")
             assert opened and opened[0].authorization == "Bearer xapp-socket"
 
-            await h.relay.drain()
+            await h.settle()
             card = standin.card_for("D0MINA")
             click = standin.press("U0MINA", card, "approve")
             request_id = json.loads(click["actions"][0]["value"])["r"]
