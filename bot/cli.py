@@ -92,14 +92,28 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.migrate import current_revision, head_revision
     from bot.policy_source import PolicyHolder
     from bot.runtime import build_runtime
     from bot.sweep import run_sweep
     from workflows.ledger import parse_time
 
-    now = parse_time(args.now) if args.now else _now()
+    try:
+        now = parse_time(args.now) if args.now else _now()
+    except ValueError:
+        print(f"signoff sweep: --now {args.now!r} is not an RFC 3339 time, such as "
+              "2026-12-01T09:00:00Z", file=sys.stderr)  # fmt: skip
+        return 2
 
     async def sweep() -> int:
+        current = await current_revision(settings.database)
+        if current != head_revision():
+            print(
+                f"The database is at revision {current}, not {head_revision()}; "
+                "run `signoff db upgrade` first.",
+                file=sys.stderr,
+            )
+            return 1
         policies = PolicyHolder(_policy_path(settings))
         runtime = await build_runtime(settings, policies, clock=lambda: now)
         try:

@@ -179,3 +179,17 @@ def test_a_rotation_without_an_end_is_a_configuration_error(tmp_path: Path) -> N
     done = signoff(tmp_path, "policy", "check", SLACK_PREVIOUS_SIGNING_SECRET="old-secret")
     assert done.returncode == 2
     assert "SLACK_PREVIOUS_SIGNING_SECRET_UNTIL" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sweep_at_a_given_time(tmp_path: Path) -> None:
+    assert signoff(tmp_path, "sweep").returncode == 1  # not migrated yet: says so
+    assert signoff(tmp_path, "db", "upgrade").returncode == 0
+    done = signoff(tmp_path, "sweep", "--now", "2026-11-02T09:00:00Z")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Sweep at 2026-11-02T09:00:00+00:00: 0 requests due")
+    assert "3 first reviews scheduled" in done.stdout
+    again = signoff(tmp_path, "sweep", "--now", "2026-11-02T09:01:00Z")
+    assert "0 first reviews scheduled" in again.stdout
+    bad = signoff(tmp_path, "sweep", "--now", "next tuesday")
+    assert bad.returncode == 2 and "is not an RFC 3339 time" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,3 +50,24 @@ async def test_a_high_tier_request_is_reminded_escalated_and_expired(engine: Asy
     assert actions.count("expired") == 1 and actions.count("escalated") == 1
     told = [c.message.text for c in h.chat.calls if c.destination == "U0SOO"]
     assert any("expired unanswered" in t for t in told)
+
+
+async def test_two_sweeps_at_once_send_each_reminder_once(engine: AsyncEngine) -> None:
+    from tests.test_reviews import review_policy
+
+    h = Harness(engine)
+    h.policies.replace(review_policy())
+    requests = [await h.open("soo") for _ in range(5)]
+    await run_sweep(h.runtime(), T0)  # schedules the first review
+    h.clock.now = T0 + timedelta(days=23)  # every request expired, the review reminded
+    other = Harness(engine, policies=h.policies, clock=h.clock, chat=h.chat)
+    await asyncio.gather(
+        run_sweep(h.runtime(), h.clock.now), run_sweep(other.runtime(), h.clock.now)
+    )
+    actions = [e.action for e in await h.ledger()]
+    assert actions.count("expired") == len(requests)
+    assert actions.count("review-reminded") == 1
+    reminders = [c for c in h.chat.calls if "risk review" in c.message.text]
+    assert len({c.destination for c in reminders}) == len(reminders) == 4  # R and A, once each
+    assert [(await h.state(r)).status for r in requests] == [Status.EXPIRED] * len(requests)
+    assert await h.chain_ok()
