@@ -28,7 +28,7 @@ from bot.review_store import (
     systems_with_open_reviews,
 )
 from bot.routing import enqueue_effects
-from bot.service import PolicySource, new_request_id, unavailable_on_outage
+from bot.service import PolicySource, new_request_id, record_steps, unavailable_on_outage
 from workflows.machine_types import Outcome, Problem
 from workflows.review_machine import review_step
 from workflows.reviews import (
@@ -94,13 +94,10 @@ class ReviewService:
             ]
             changed = [s.state for s, old in zip(steps, claimed, strict=True) if s.state != old]
             await save_reviews(conn, changed, loaded.policy, now)
-            events = [event for s in steps for event in s.audit]
-            await append_events(conn, events, now, loaded.digest)
-            effects = [effect for s in steps for effect in s.effects]
-            await enqueue_effects(conn, effects, loaded.policy, self.platforms, now)
+            queued = await record_steps(conn, steps, loaded, self.platforms, now)
         for result in steps:
             self.metrics.commands.labels(action="review-tick", outcome=result.outcome.code).inc()
-        if effects:
+        if queued:
             self.on_commit()
         return len(claimed)
 

@@ -31,6 +31,8 @@ from bot.store import (
     save_requests,
 )
 from workflows.commands import Answer, Command, OpenRequest, Tick
+from workflows.effects import Effect
+from workflows.ledger import AuditEvent
 from workflows.machine import refuse_foreign_card, step
 from workflows.machine_types import Outcome
 from workflows.model import Actor, ApprovalRequest
@@ -114,13 +116,10 @@ class ApprovalService:
                 if result.state is not None and result.state != old
             ]
             await save_requests(conn, changes, now)
-            events = [event for result in results for event in result.audit]
-            await append_events(conn, events, now, loaded.digest)
-            effects = [effect for result in results for effect in result.effects]
-            await enqueue_effects(conn, effects, loaded.policy, self.platforms, now)
+            queued = await record_steps(conn, results, loaded, self.platforms, now)
         for result in results:
             self.metrics.commands.labels(action="tick", outcome=result.outcome.code).inc()
-        if effects:
+        if queued:
             self.on_commit()
         return len(claimed)
 
@@ -129,6 +128,30 @@ class ApprovalService:
         async with self.engine.connect() as conn:
             pending = await pending_requests(conn)
         return waiting_on(actor.person, pending, self.policies.current.policy)
+
+
+class Recorded(Protocol):
+    """What a step of either machine leaves to record: audit events and effects."""
+
+    @property
+    def audit(self) -> tuple[AuditEvent, ...]: ...
+
+    @property
+    def effects(self) -> tuple[Effect, ...]: ...
+
+
+async def record_steps(
+    conn: AsyncConnection,
+    results: Sequence[Recorded],
+    loaded: LoadedPolicyLike,
+    platforms: Sequence[str],
+    now: datetime,
+) -> int:
+    """Append the steps' audit events and queue their effects in the caller's transaction."""
+    events = [event for result in results for event in result.audit]
+    await append_events(conn, events, now, loaded.digest)
+    effects = [effect for result in results for effect in result.effects]
+    return await enqueue_effects(conn, effects, loaded.policy, platforms, now)
 
 
 @contextlib.asynccontextmanager

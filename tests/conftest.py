@@ -78,6 +78,18 @@ async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> 
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'signoff.db'}"
         return
+    async for url in _fresh_postgres():
+        yield url
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database, for tests of several processes sharing one server."""
+    async for url in _fresh_postgres():
+        yield url
+
+
+async def _fresh_postgres() -> AsyncIterator[str]:
     if not POSTGRES_URL:
         pytest.skip("SIGNOFF_TEST_POSTGRES_URL is not set (CI always sets it)")
     url, name = await _create_postgres_database()

@@ -10,36 +10,18 @@ import asyncio
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
-import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.conftest import (
-    EXAMPLE_POLICY,
-    POSTGRES_URL,
-    _create_postgres_database,
-    _drop_postgres_database,
-)
+from tests.conftest import EXAMPLE_POLICY
 from tests.slack_standin import SlackStandIn
 from tests.test_cli_serve import _env, _free_port, signoff
 from tests.test_slack_serve import SECRET, Slack
 
 LEADER = "this process now runs the scheduler"
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip("SIGNOFF_TEST_POSTGRES_URL is not set (CI always sets it)")
-    url, name = await _create_postgres_database()
-    try:
-        yield url
-    finally:
-        await _drop_postgres_database(name)
 
 
 class Server:
