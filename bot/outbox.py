@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 
 from adapters.port import ChatPort, PermanentFailure, RateLimited, TemporaryFailure
 from bot.compose import NothingToSend, compose
+from bot.faults import CrashPoint, no_faults
 from bot.metrics import Metrics
 from bot.store import record_card_location
 from bot.tables import outbox
@@ -66,6 +67,7 @@ class OutboxRelay:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     jitter: Callable[[], float] = field(default=lambda: random.uniform(0.5, 1.0))
     batch: int = 200
+    crash: CrashPoint = no_faults
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self) -> None:
@@ -173,6 +175,7 @@ class OutboxRelay:
         except Exception as error:
             log.exception("outbox row %s failed unexpectedly", row.id)
             return await self._backoff(row, now, "error", f"{type(error).__name__}: {error}")
+        self.crash(f"after_api_call_before_outbox_mark_done:{decoded['kind']}")
         await self._sent(row, now, decoded, new_ref)
         return "sent"
 

@@ -6,13 +6,14 @@ Imports only the port protocol from adapters; platform adapters are wired here a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from adapters.port import ChatPort
 from bot.app import Runtime
 from bot.database import create_engine
+from bot.faults import crash_at
 from bot.metrics import Metrics
-from bot.outbox import OutboxRelay
+from bot.outbox import OutboxRelay, RetryPolicy
 from bot.policy_source import PolicyHolder
 from bot.review_service import ReviewService
 from bot.service import ApprovalService
@@ -29,7 +30,17 @@ async def build_runtime(
     engine = create_engine(settings.database)
     metrics = Metrics()
     ports = dict(ports or {})
-    relay = OutboxRelay(engine, ports, lambda: policies.current.policy, clock, metrics)
-    service = ApprovalService(engine, policies, list(ports), clock, metrics, relay.wake)
+    crash = crash_at(settings.signoff_fault_at)
+    lease = timedelta(seconds=settings.signoff_outbox_lease_seconds)
+    relay = OutboxRelay(
+        engine,
+        ports,
+        lambda: policies.current.policy,
+        clock,
+        metrics,
+        retry=RetryPolicy(lease=lease),
+        crash=crash,
+    )
+    service = ApprovalService(engine, policies, list(ports), clock, metrics, relay.wake, crash)
     reviews = ReviewService(engine, policies, list(ports), clock, metrics, relay.wake)
     return Runtime(engine, policies, service, relay, metrics, reviews)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.port import ServiceUnavailable
+from bot.faults import CrashPoint, no_faults
 from bot.ledger_store import append_events
 from bot.metrics import Metrics
 from bot.routing import enqueue_effects
@@ -70,6 +71,7 @@ class ApprovalService:
     clock: Callable[[], datetime]
     metrics: Metrics
     on_commit: Callable[[], None] = field(default=lambda: None)
+    crash: CrashPoint = no_faults
 
     async def handle(self, command: Command, delivery: tuple[str, str] | None = None) -> Outcome:
         """Apply `command` once; `delivery` (platform, id) makes a redelivery a no-op."""
@@ -91,6 +93,8 @@ class ApprovalService:
                 await save_request(conn, state, result.state, now)
             await append_events(conn, result.audit, now, loaded.digest)
             await enqueue_effects(conn, result.effects, loaded.policy, self.platforms, now)
+            self.crash(f"before_commit:{command.action.value}")
+        self.crash(f"after_commit_before_ack:{command.action.value}")
         self.metrics.commands.labels(action=command.action.value, outcome=result.outcome.code).inc()
         if result.effects:
             self.on_commit()

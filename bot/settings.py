@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     signoff_policy: Path | None = Field(default=None, description="default: the bundled example")
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
+    signoff_fault_at: str | None = Field(
+        default=None, description="fault drills only: the crash point where the process dies"
+    )
+    signoff_outbox_lease_seconds: float = Field(
+        default=60, gt=0, le=3600, description="how long a claimed message waits before retry"
+    )
     signoff_sweep_seconds: float = Field(
         default=60, gt=0, le=3600, description="how often reminders, expiries and reviews run"
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -17,40 +16,12 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from tests.conftest import EXAMPLE_POLICY
+from tests.serve_process import start_server, until
 from tests.slack_standin import SlackStandIn
-from tests.test_cli_serve import _env, _free_port, signoff
+from tests.test_cli_serve import _env, signoff
 from tests.test_slack_serve import SECRET, Slack
 
 LEADER = "this process now runs the scheduler"
-
-
-class Server:
-    def __init__(self, process: asyncio.subprocess.Process, port: int, log: Path) -> None:
-        self.process, self.port, self.log = process, port, log
-
-    def text(self) -> str:
-        return self.log.read_text()
-
-
-async def _start(tmp_path: Path, name: str, env: dict[str, str]) -> Server:
-    port = _free_port()
-    log = tmp_path / f"{name}.log"
-    with log.open("w") as sink:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve",
-            env={**env, "PORT": str(port)}, cwd=tmp_path,
-            stdout=sink, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-    return Server(process, port, log)
-
-
-async def _until(condition: object, what: str, servers: list[Server], tries: int = 150) -> None:
-    for _ in range(tries):
-        if callable(condition) and condition():
-            return
-        await asyncio.sleep(0.1)
-    logs = "\n".join(f"--- {s.log.name}\n{s.text()}" for s in servers)
-    raise AssertionError(f"{what} did not happen\n{logs}")
 
 
 async def test_dur_13_the_leader_dies_and_a_due_reminder_is_sent_once(
@@ -73,9 +44,9 @@ async def test_dur_13_the_leader_dies_and_a_due_reminder_is_sent_once(
         )
         upgraded = signoff(tmp_path, "db", "upgrade", DATABASE_URL=postgres_url)
         assert upgraded.returncode == 0, upgraded.stderr
-        servers = [await _start(tmp_path, "a", env), await _start(tmp_path, "b", env)]
+        servers = [await start_server(tmp_path, "a", env), await start_server(tmp_path, "b", env)]
         try:
-            await _until(
+            await until(
                 lambda: (
                     sum(LEADER in s.text() for s in servers) == 1
                     and all("serving on" in s.text() for s in servers)
@@ -97,7 +68,7 @@ async def test_dur_13_the_leader_dies_and_a_due_reminder_is_sent_once(
             leader.process.send_signal(signal.SIGKILL)
             await leader.process.wait()
 
-            await _until(lambda: LEADER in follower.text(), "the follower taking over", servers)
+            await until(lambda: LEADER in follower.text(), "the follower taking over", servers)
 
             def reminders(channel: str) -> list[str]:
                 return [
@@ -107,7 +78,7 @@ async def test_dur_13_the_leader_dies_and_a_due_reminder_is_sent_once(
                     and c.args.get("text", "").startswith("Reminder")
                 ]
 
-            await _until(lambda: reminders("D0MINA"), "the reminder", servers)
+            await until(lambda: reminders("D0MINA"), "the reminder", servers)
             await asyncio.sleep(2)  # four more sweeps before the next reminder is due
             assert len(reminders("D0MINA")) == 1, reminders("D0MINA")
             assert len(reminders("D0TOMAS")) == 1
@@ -116,8 +87,6 @@ async def test_dur_13_the_leader_dies_and_a_due_reminder_is_sent_once(
             )
         finally:
             for server in servers:
-                if server.process.returncode is None:
-                    server.process.terminate()
-                    await asyncio.wait_for(server.process.wait(), timeout=15)
+                await server.stop()
     verified = signoff(tmp_path, "audit", "verify", DATABASE_URL=postgres_url)
     assert verified.returncode == 0, verified.stdout
