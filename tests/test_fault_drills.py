@@ -8,7 +8,9 @@ message is repeated at most once.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,4 +187,39 @@ async def test_dur_04_a_text_message_is_sent_at_most_twice(drill: Drill) -> None
     await until(lambda: told("D0JAE") and told("C0AIGOV"), "both notices", drill.servers)
     assert 1 <= len(told("D0JAE")) <= 2 and 1 <= len(told("C0AIGOV")) <= 2
     assert drill.ledger_actions().count("approved") == 1
+    drill.verify()
+
+
+async def test_dur_12_sigterm_with_fifty_clicks_in_flight(drill: Drill) -> None:
+    server = await drill.serve()
+    for n in range(50):
+        body = urlencode(
+            {"command": "/signoff", "text": f"deploy doc-search 12.{n}", "user_id": "U0JAE",
+             "team_id": "T0ACME"}
+        ).encode()  # fmt: skip
+        answered = await drill.post(server, body)
+        assert answered is not None and answered[0] == 200
+    await until(lambda: len(drill.cards_for("D0MINA")) == 50, "fifty cards", drill.servers)
+    cards = drill.cards_for("D0MINA")
+
+    clicks = [asyncio.ensure_future(drill.approve(server, card)) for card in cards]
+    await asyncio.sleep(0.05)
+    server.process.send_signal(signal.SIGTERM)
+    answers = await asyncio.gather(*clicks)
+    assert await server.process.wait() == 0, server.text()
+    # Every click got an answer before the server stopped, or never reached it: no 5xx.
+    assert all(a is None or a[0] == 200 for a in answers), answers
+    acknowledged = sum(a is not None for a in answers)
+
+    fresh = await drill.serve()
+    for card, answer in zip(cards, answers, strict=True):
+        if answer is None:  # Slack showed Mina an error; she clicks again
+            again = await drill.approve(fresh, card)
+            assert again is not None and again[0] == 200
+    await until(
+        lambda: all(drill.updates_of(c) for c in cards), "every card updated", drill.servers
+    )
+    actions = drill.ledger_actions()
+    assert actions.count("approved") == 50, (acknowledged, actions.count("approved"))
+    assert len(drill.cards_for("D0MINA")) == 50  # no card posted twice
     drill.verify()
