@@ -35,6 +35,12 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An engine for `url`; on SQLite with WAL, a busy timeout and immediate transactions."""
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
+        # One connection per process: every transaction takes SQLite's single write lock
+        # anyway (BEGIN IMMEDIATE), and queueing for it in the pool is an asyncio wait,
+        # where contending for the file lock means the busy handler's sleeps and, under
+        # load, "database is locked" after the timeout. Other processes (a CLI command
+        # beside `serve`) still meet the busy timeout.
+        options = {"pool_size": 1, "max_overflow": 0, **options}
         engine = create_async_engine(url, **options)
         _configure_sqlite(engine)
         return engine

@@ -1,0 +1,223 @@
+"""B1, the click path: signed `block_actions` approvals over loopback HTTP.
+
+Run by hand (it is not a test):
+
+    .venv/bin/python -m bench.clicks                  # SQLite, 1,000 requests, concurrency 10
+    .venv/bin/python -m bench.clicks --database postgresql+asyncpg://postgres@127.0.0.1/bench
+
+The baseline is a bare slack-bolt `AsyncApp` whose action listener only acks, verifying the
+same signatures, on the same aiohttp server, driven by the same generator in the same run.
+Each approval lands on its own pending request (quorum 1), so every click decides: it locks
+the row, steps the machine, writes the vote, two ledger entries and the outbox rows. A second
+run at a fixed 50 clicks per second gives the latency a steady Slack workspace would see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.chat import SlackChat, make_client
+from adapters.slack.signing import SigningSecrets, sign
+from bot.app import create_app
+from bot.database import create_engine
+from bot.policy_source import PolicyHolder
+from bot.runtime import build_runtime
+from bot.settings import Settings
+from bot.slack_mount import add_slack_events
+from bot.tables import metadata
+from tests.slack_standin import Call, SlackStandIn
+
+SECRET = "bench-signing-secret"
+EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.yaml"
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    seconds: float
+    latencies: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (
+            f"  {self.name:<40}{self.rate:>9.0f}/s{self.percentile(0.5):>9.1f}"
+            f"{self.percentile(0.99):>9.1f}   {dict(sorted(self.statuses.items()))}"
+        )
+
+
+def signed(body: bytes) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": sign(SECRET.encode(), stamp, body),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+async def drive(
+    name: str,
+    url: str,
+    bodies: list[bytes],
+    concurrency: int,
+    per_second: float | None = None,
+) -> Run:
+    """Send every body once: `concurrency` workers, or at a fixed rate when `per_second`."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = list(reversed(bodies))
+    started = time.perf_counter()
+
+    async def send(http: aiohttp.ClientSession, body: bytes) -> None:
+        sent = time.perf_counter()
+        async with http.post(url, data=body, headers=signed(body)) as response:
+            await response.read()
+            statuses[response.status] = statuses.get(response.status, 0) + 1
+        latencies.append(time.perf_counter() - sent)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
+        if per_second is None:
+
+            async def worker() -> None:
+                while queue:
+                    await send(http, queue.pop())
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        else:
+            tasks = []
+            for n, body in enumerate(bodies):
+                delay = started + n / per_second - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.ensure_future(send(http, body)))
+            await asyncio.gather(*tasks)
+    return Run(name, time.perf_counter() - started, latencies, statuses)
+
+
+def bare_bolt(client: AsyncWebClient) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The baseline: bolt verifying the signature and an action listener that only acks."""
+    bolt = AsyncApp(signing_secret=SECRET, client=client)
+
+    @bolt.action({"action_id": "signoff.approve"})
+    async def only_ack(ack: AsyncAck) -> None:
+        await ack()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    return handle
+
+
+def click_bodies(standin: SlackStandIn, cards: list[Call]) -> list[bytes]:
+    return [
+        urlencode({"payload": json.dumps(standin.press("U0MINA", card, "approve"))}).encode()
+        for card in cards
+    ]
+
+
+async def main(database: str | None, requests: int, concurrency: int) -> int:
+    url = database or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    standin = SlackStandIn()
+    api_runner = web.AppRunner(standin.app(), access_log=None)
+    await api_runner.setup()
+    api_site = web.TCPSite(api_runner, "127.0.0.1", 0)
+    await api_site.start()
+    api_port = api_runner.addresses[0][1]
+    client = make_client("xoxb-bench", f"http://127.0.0.1:{api_port}/api/")
+    runtime = await build_runtime(
+        Settings(database_url=url),
+        PolicyHolder(EXAMPLE_POLICY),
+        clock=lambda: datetime.now(UTC),
+        ports={"slack": SlackChat(client)},
+    )
+
+    def mount(app: web.Application, _: Any) -> None:
+        add_slack_events(app, SigningSecrets(SECRET.encode()), client, runtime, "T0ACME")
+        app.router.add_post("/bare/events", bare_bolt(client))
+
+    app = create_app(runtime, (mount,))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        print(f"opening {2 * requests:,} requests and posting their cards", file=sys.stderr)
+        for n in range(2 * requests):
+            body = urlencode(
+                {"command": "/signoff", "text": f"deploy doc-search 1.{n}", "user_id": "U0JAE",
+                 "team_id": "T0ACME"}
+            ).encode()  # fmt: skip
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(f"{base}/slack/events", data=body, headers=signed(body)) as r,
+            ):
+                assert r.status == 200, await r.text()
+        for _ in range(6000):  # the app's own relay posts them, one per destination at a time
+            if not await runtime.relay.pending():
+                break
+            await asyncio.sleep(0.1)
+        cards = [c for c in standin.called("chat.postMessage") if c.args["channel"] == "D0MINA"]
+        bodies = click_bodies(standin, cards)
+        first, second = bodies[:requests], bodies[requests:]
+        print("clicking", file=sys.stderr)
+        baseline = await drive("baseline: bare bolt, ack only", f"{base}/bare/events", first,
+                               concurrency)  # fmt: skip
+        ours = await drive(f"Signoff, concurrency {concurrency}", f"{base}/slack/events", first,
+                           concurrency)  # fmt: skip
+        steady = await drive("Signoff, fixed 50 clicks/s", f"{base}/slack/events", second,
+                             concurrency, per_second=50)  # fmt: skip
+    finally:
+        await runner.cleanup()
+        await api_runner.cleanup()
+    dialect = url.split(":", 1)[0]
+    print(f"B1 click path on {dialect}: {requests:,} approvals per run, loopback HTTP")
+    print(f"  {'run':<40}{'rate':>11}{'p50 ms':>9}{'p99 ms':>9}   statuses")
+    for run in (baseline, ours, steady):
+        print(run.line())
+    ratio = ours.rate / baseline.rate
+    print(f"  throughput ratio Signoff / baseline: {ratio:.2f} (target at least 0.5)")
+    p99 = steady.percentile(0.99)
+    print(f"  p99 at 50 clicks/s: {p99:.1f} ms (target under 50 ms)")
+    return 0
+
+
+def cli() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="SQLAlchemy URL (default: a new SQLite file)")
+    parser.add_argument("--requests", type=int, default=1000, help="approvals per run")
+    parser.add_argument("--concurrency", type=int, default=10)
+    args = parser.parse_args()
+    return asyncio.run(main(args.database, args.requests, args.concurrency))
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
