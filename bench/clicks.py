@@ -153,7 +153,8 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
     api_port = api_runner.addresses[0][1]
     client = make_client("xoxb-bench", f"http://127.0.0.1:{api_port}/api/")
     runtime = await build_runtime(
-        Settings(database_url=url),
+        # No pacing: the stand-in has no rate limit, and B1 measures clicks, not pacing.
+        Settings(database_url=url, signoff_pace_seconds=0),
         PolicyHolder(EXAMPLE_POLICY),
         clock=lambda: datetime.now(UTC),
         ports={"slack": SlackChat(client)},

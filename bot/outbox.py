@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
 from adapters.port import ChatPort, PermanentFailure, RateLimited, TemporaryFailure
@@ -39,6 +39,9 @@ class RetryPolicy:
     max_attempts: int = 8
     max_age: timedelta = timedelta(hours=24)
     lease: timedelta = timedelta(seconds=60)
+    # The least time between two messages to one destination; Slack allows about one
+    # message a second per channel, so pacing avoids a storm of 429s on a burst (DUR-11).
+    pace: timedelta = timedelta(0)
 
     def backoff(self, attempts: int, jitter: float) -> timedelta:
         """Exponential, capped, scaled by `jitter` in [0.5, 1.0] so retries spread out."""
@@ -179,6 +182,19 @@ class OutboxRelay:
         await self._sent(row, now, decoded, new_ref)
         return "sent"
 
+    async def _pace(self, conn: AsyncConnection, destination: str, not_before: datetime) -> None:
+        """Hold the destination's next message until `not_before`."""
+        following = (
+            select(func.min(outbox.c.id))
+            .where(outbox.c.destination_key == destination, outbox.c.status == "pending")
+            .scalar_subquery()
+        )
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == following, outbox.c.next_attempt_at < not_before)
+            .values(next_attempt_at=not_before)
+        )
+
     async def _sent(
         self, row: Any, now: datetime, message: dict[str, Any], ref: dict[str, str] | None
     ) -> None:
@@ -188,6 +204,8 @@ class OutboxRelay:
                 .where(outbox.c.id == row.id)
                 .values(status="sent", sent_at=now, attempts=row.attempts + 1, last_error=None)
             )
+            if self.retry.pace:
+                await self._pace(conn, row.destination_key, now + self.retry.pace)
             if ref is not None and message["kind"] == "card":
                 to = message["to"]
                 await record_card_location(

@@ -38,7 +38,7 @@ async def build_runtime(
         lambda: policies.current.policy,
         clock,
         metrics,
-        retry=RetryPolicy(lease=lease),
+        retry=RetryPolicy(lease=lease, pace=timedelta(seconds=settings.signoff_pace_seconds)),
         crash=crash,
     )
     service = ApprovalService(engine, policies, list(ports), clock, metrics, relay.wake, crash)

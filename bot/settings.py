@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     signoff_outbox_lease_seconds: float = Field(
         default=60, gt=0, le=3600, description="how long a claimed message waits before retry"
     )
+    signoff_pace_seconds: float = Field(
+        default=1.0, ge=0, le=60, description="least time between two messages to one chat"
+    )
     signoff_sweep_seconds: float = Field(
         default=60, gt=0, le=3600, description="how often reminders, expiries and reviews run"
     )

@@ -96,6 +96,7 @@ async def drill(tmp_path: Path) -> AsyncIterator[Drill]:
             tmp_path,
             SIGNOFF_POLICY=str(EXAMPLE_POLICY),
             SIGNOFF_OUTBOX_LEASE_SECONDS="1",
+            SIGNOFF_PACE_SECONDS="0.01",
             SLACK_BOT_TOKEN="xoxb-drill",
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=str(api.make_url("/api/")),
