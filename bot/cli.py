@@ -30,6 +30,8 @@ def _setup_logging(level: str) -> None:
     )
     # Alembic narrates its plugins at INFO; our own "signoff.db" lines say what was applied.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # APScheduler logs every run of the sweep job; "signoff.scheduler" says when one did work.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _now() -> datetime:

@@ -1,0 +1,122 @@
+"""B3, the ledger: appends per second, and verification per second, from the database and
+from memory.
+
+Run by hand (it is not a test):
+
+    .venv/bin/python -m bench.ledger                      # SQLite, 100,000 appends
+    .venv/bin/python -m bench.ledger --database postgresql+asyncpg://postgres@127.0.0.1/bench
+
+Appends go through `append_events` as the service makes them: one transaction per decision
+with two entries (the baseline), and pages of 200 entries as a sweep makes them. Verification
+streams the appended rows back through `signoff audit verify`'s code, and a chain of a million
+entries built in memory measures the hashing alone (target: 200,000 entries a second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.audit import verify_database
+from bot.database import create_engine
+from bot.ledger_store import append_events
+from bot.tables import metadata
+from workflows.ledger import GENESIS_HASH, AuditEvent, ChainVerifier, seal
+from workflows.model import Actor
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+ACTOR = Actor(person="mina", platform="slack", platform_user_id="U0MINA")
+
+
+def event(n: int) -> AuditEvent:
+    return AuditEvent(
+        action="approved",
+        subject_type="request",
+        subject_id=f"R{n:012d}",
+        actor=ACTOR,
+        data={"approvers": ["mina"], "tally": "1 of 1 approvals"},
+    )
+
+
+async def append(url: str, total: int, per_transaction: int) -> float:
+    """Entries per second when `per_transaction` entries commit together."""
+    engine = create_engine(url)
+    try:
+        started = time.perf_counter()
+        for start in range(0, total, per_transaction):
+            async with engine.begin() as conn:
+                events = [event(n) for n in range(start, min(start + per_transaction, total))]
+                await append_events(conn, events, T0, "bench")
+        return total / (time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+
+
+async def verify(url: str) -> tuple[int, float]:
+    engine = create_engine(url)
+    try:
+        started = time.perf_counter()
+        result = await verify_database(engine)
+        assert result.ok, result
+        return result.checked, result.checked / (time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+
+
+def verify_in_memory(total: int) -> float:
+    prev, entries = GENESIS_HASH, []
+    for n in range(total):
+        entry = seal(n + 1, T0, event(n), "bench", prev)
+        prev = entry.hash
+        entries.append(entry)
+    verifier = ChainVerifier()
+    started = time.perf_counter()
+    for entry in entries:
+        verifier.feed(entry)
+    seconds = time.perf_counter() - started
+    assert verifier.result().ok
+    return total / seconds
+
+
+async def main(database: str | None, appends: int, chain: int) -> int:
+    url = database or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    baseline_count = max(appends // 10, 1)
+    print(f"appending {baseline_count:,} entries two per transaction", file=sys.stderr)
+    per_decision = await append(url, baseline_count, 2)
+    print(f"appending {appends:,} entries 200 per transaction", file=sys.stderr)
+    paged = await append(url, appends, 200)
+    checked, from_database = await verify(url)
+    print(f"building a chain of {chain:,} entries in memory", file=sys.stderr)
+    in_memory = verify_in_memory(chain)
+    dialect = url.split(":", 1)[0]
+    print(f"B3 ledger on {dialect}")
+    print(f"  append, 2 entries per transaction (baseline): {per_decision:>10,.0f} entries/s")
+    print(f"  append, 200 entries per transaction:          {paged:>10,.0f} entries/s")
+    print(f"  ratio paged / baseline: {paged / per_decision:.1f}x")
+    print(f"  verify {checked:,} entries from the database:  {from_database:>10,.0f} entries/s")
+    print(f"  verify {chain:,} entries in memory:        {in_memory:>10,.0f} entries/s")
+    verdict = "meets" if from_database >= 200_000 else "misses"
+    print(f"  target: verify at least 200,000 entries/s from the database: {verdict}")
+    return 0
+
+
+def cli() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="SQLAlchemy URL (default: a new SQLite file)")
+    parser.add_argument("--appends", type=int, default=100_000)
+    parser.add_argument("--chain", type=int, default=1_000_000)
+    args = parser.parse_args()
+    return asyncio.run(main(args.database, args.appends, args.chain))
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
