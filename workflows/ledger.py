@@ -47,7 +47,11 @@ class LedgerEntry(BaseModel):
     hash: str
 
     def hashed_fields(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"hash"})
+        # Read directly, not through model_dump: verification runs this once per entry.
+        return {name: getattr(self, name) for name in _HASHED_FIELDS}
+
+
+_HASHED_FIELDS = tuple(name for name in LedgerEntry.model_fields if name != "hash")
 
 
 def format_time(moment: datetime) -> str:
@@ -65,26 +69,38 @@ def parse_time(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _reject_floats(value: Any) -> Any:
-    # Floats print differently across platforms; the ledger keeps only exact values.
+def _has_float(value: Any) -> bool:
     if isinstance(value, float):
-        raise TypeError("ledger data may not hold floats; store a string or an integer")
+        return True
     if isinstance(value, dict):
-        return {str(k): _reject_floats(v) for k, v in value.items()}
+        return any(_has_float(v) for v in value.values())
     if isinstance(value, list | tuple):
-        return [_reject_floats(v) for v in value]
-    return value
+        return any(_has_float(v) for v in value)
+    return False
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no spaces, UTF-8, no floats: the same bytes on every machine."""
-    return json.dumps(
-        _reject_floats(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    # Floats print differently across platforms; the ledger keeps only exact values.
+    if _has_float(value):
+        raise TypeError("ledger data may not hold floats; store a string or an integer")
+    return _encode(value)
 
 
 def compute_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(fields)).hexdigest()
+
+
+def recompute_hash(fields: dict[str, Any]) -> str:
+    """The hash of stored fields, for verification: what was sealed held no float, and a
+    float put there later changes the bytes, so the check of `canonical_json` is not needed."""
+    return hashlib.sha256(_encode(fields)).hexdigest()
 
 
 def seal(
@@ -141,7 +157,7 @@ class ChainVerifier:
             problem = f"expected seq {expected}, found {entry.seq} (an entry is missing)"
         elif self._prev is not None and entry.prev_hash != self._prev:
             problem = "prev_hash does not match the hash of the entry before it"
-        elif compute_hash(entry.hashed_fields()) != entry.hash:
+        elif recompute_hash(entry.hashed_fields()) != entry.hash:
             problem = "hash does not match the entry's contents (it was edited)"
         if problem is not None:
             bad = expected if expected is not None and entry.seq > expected else entry.seq
