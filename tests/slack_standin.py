@@ -32,6 +32,8 @@ class SlackStandIn:
         default_factory=lambda: defaultdict(deque)
     )
     _ts: int = 1_700_000_000
+    # Added to every Web API answer, to stand for the network and Slack's own time.
+    delay: float = 0.0
     # Socket Mode: the app's WebSocket once it connected, and acks by envelope id.
     socket: web.WebSocketResponse | None = None
     socket_connected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -117,6 +119,8 @@ class SlackStandIn:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         raw = await request.read()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if request.content_type == "application/json":
             args = json.loads(raw or b"{}")
         else:
