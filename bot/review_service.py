@@ -55,6 +55,8 @@ class ReviewService:
     clock: Callable[[], datetime]
     metrics: Metrics
     on_commit: Callable[[], None] = field(default=lambda: None)
+    # The policy digest whose chased systems were last re-armed: only a reload changes it.
+    _armed_for: str | None = field(default=None, init=False)
 
     async def handle(self, command: ReviewCommand) -> Outcome:
         """Apply `command` to its review, once, under the review's row lock."""
@@ -116,8 +118,10 @@ class ReviewService:
             )
             events = [event for review, event in planned if review.id in inserted]
             await append_events(conn, events, now, loaded.digest)
-            # A reload may have given a system its risk-review RACI since its review began.
-            await rearm_reviews(conn, loaded.policy, now)
+            if loaded.digest != self._armed_for:
+                # A reload may have given a system its risk-review RACI since its review began.
+                await rearm_reviews(conn, loaded.policy, now)
+        self._armed_for = loaded.digest
         if inserted:
             log.info("scheduled the first risk review of %d systems", len(inserted))
         return len(inserted)

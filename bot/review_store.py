@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.tables import risk_reviews
 from workflows.policy import Policy
-from workflows.reviews import ReviewStatus, RiskReview, next_moment
+from workflows.reviews import ReviewStatus, RiskReview, chased, next_moment
 
 
 def _row(review: RiskReview, policy: Policy, now: datetime) -> dict[str, Any]:
@@ -145,7 +145,7 @@ async def add_review(
 
 async def rearm_reviews(conn: AsyncConnection, policy: Policy, now: datetime) -> int:
     """Open reviews left without a next moment whose system the policy now chases."""
-    chased_systems = [s for s, system in policy.systems.items() if "risk-review" in system.raci]
+    chased_systems = [s for s in policy.systems if chased(policy, s)]
     if not chased_systems:
         return 0
     rows = await conn.execute(

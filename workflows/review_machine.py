@@ -16,7 +16,6 @@ from workflows.inventory import (
     accountable_people,
     backup_people,
     informed_of,
-    raci_for,
     responsible_people,
 )
 from workflows.ledger import AuditEvent, format_time
@@ -30,6 +29,7 @@ from workflows.reviews import (
     ReviewCommand,
     ReviewStatus,
     RiskReview,
+    chased,
     schedule_review,
 )
 from workflows.wording import display_name, names
@@ -196,7 +196,7 @@ def _escalate(ctx: ReviewContext) -> ReviewStep:
 
 def _tick(ctx: ReviewContext) -> ReviewStep:
     review, policy, now = ctx.state, ctx.policy, ctx.now
-    if review.system not in policy.systems or raci_for(policy, review.system, ACTIVITY) is None:
+    if not chased(policy, review.system):
         return _nothing(ctx)
     if not review.escalated and now >= escalation_moment(policy, review.due_at):
         return _escalate(ctx)

@@ -104,7 +104,7 @@ def build_bolt(
             # Nothing was recorded; Slack shows the person that it failed, so they try again.
             return BoltResponse(status=503, body="")
         # A payload of a shape the listeners did not expect: refused, never a 500.
-        kind = body.get("type") or body.get("command") if isinstance(body, dict) else None
+        kind = (body.get("type") or body.get("command")) if isinstance(body, dict) else None
         log.error("a Slack request (%s) could not be handled", kind, exc_info=error)
         return BoltResponse(status=400, body="")
 
