@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,13 +34,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets, sign
+from bench.local import database_with_schema, serve_locally
 from bot.app import create_app
-from bot.database import create_engine
 from bot.policy_source import PolicyHolder
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.slack_mount import add_slack_events
-from bot.tables import metadata
 from tests.slack_standin import Call, SlackStandIn
 
 SECRET = "bench-signing-secret"
@@ -140,18 +138,10 @@ def click_bodies(standin: SlackStandIn, cards: list[Call]) -> list[bytes]:
 
 
 async def main(database: str | None, requests: int, concurrency: int) -> int:
-    url = database or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    await engine.dispose()
+    url = await database_with_schema(database)
     standin = SlackStandIn()
-    api_runner = web.AppRunner(standin.app(), access_log=None)
-    await api_runner.setup()
-    api_site = web.TCPSite(api_runner, "127.0.0.1", 0)
-    await api_site.start()
-    api_port = api_runner.addresses[0][1]
-    client = make_client("xoxb-bench", f"http://127.0.0.1:{api_port}/api/")
+    api_runner, api = await serve_locally(standin.app())
+    client = make_client("xoxb-bench", f"{api}/api/")
     runtime = await build_runtime(
         # No pacing: the stand-in has no rate limit, and B1 measures clicks, not pacing.
         Settings(database_url=url, signoff_pace_seconds=0),
@@ -164,12 +154,7 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
         add_slack_events(app, SigningSecrets(SECRET.encode()), client, runtime, "T0ACME")
         app.router.add_post("/bare/events", bare_bolt(client))
 
-    app = create_app(runtime, (mount,))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    runner, base = await serve_locally(create_app(runtime, (mount,)))
     try:
         print(f"opening {2 * requests:,} requests and posting their cards", file=sys.stderr)
         for n in range(2 * requests):

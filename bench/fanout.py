@@ -28,13 +28,12 @@ from aiohttp import web
 from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets
 from bench.clicks import SECRET, signed
+from bench.local import database_with_schema, serve_locally
 from bot.app import create_app
-from bot.database import create_engine
 from bot.policy_source import PolicyHolder
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.slack_mount import add_slack_events
-from bot.tables import metadata
 from tests.slack_standin import SlackStandIn
 
 
@@ -74,18 +73,12 @@ def fanout_policy(path: Path) -> None:
 
 
 async def main(delay: float, runs: int) -> int:
+    url = await database_with_schema(None)
     folder = Path(tempfile.mkdtemp())
-    url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    await engine.dispose()
     fanout_policy(folder / "policy.yaml")
     standin = SlackStandIn(delay=delay)
-    api_runner = web.AppRunner(standin.app(), access_log=None)
-    await api_runner.setup()
-    await web.TCPSite(api_runner, "127.0.0.1", 0).start()
-    api = f"http://127.0.0.1:{api_runner.addresses[0][1]}/api/"
+    api_runner, api_base = await serve_locally(standin.app())
+    api = f"{api_base}/api/"
     client = make_client("xoxb-bench", api)
     runtime = await build_runtime(
         Settings(database_url=url),
@@ -97,10 +90,7 @@ async def main(delay: float, runs: int) -> int:
     def mount(app: web.Application, _: Any) -> None:
         add_slack_events(app, SigningSecrets(SECRET.encode()), client, runtime, "T0ACME")
 
-    runner = web.AppRunner(create_app(runtime, (mount,)), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    runner, base = await serve_locally(create_app(runtime, (mount,)))
     results: list[float] = []
     try:
         async with aiohttp.ClientSession() as http:

@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
+from bench.local import database_with_schema
 from bot.audit import verify_database
 from bot.database import create_engine
 from bot.ledger_store import append_events
-from bot.tables import metadata
 from workflows.ledger import GENESIS_HASH, AuditEvent, ChainVerifier, seal
 from workflows.model import Actor
 
@@ -84,11 +82,7 @@ def verify_in_memory(total: int) -> float:
 
 
 async def main(database: str | None, appends: int, chain: int) -> int:
-    url = database or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    await engine.dispose()
+    url = await database_with_schema(database)
     baseline_count = max(appends // 10, 1)
     print(f"appending {baseline_count:,} entries two per transaction", file=sys.stderr)
     per_decision = await append(url, baseline_count, 2)

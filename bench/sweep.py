@@ -16,17 +16,16 @@ import argparse
 import asyncio
 import resource
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fake import FakeChat
 from bench.generate import generated_policy
+from bench.local import database_with_schema
 from bot.app import Runtime
 from bot.database import create_engine
 from bot.metrics import Metrics
@@ -35,33 +34,13 @@ from bot.review_service import ReviewService
 from bot.service import ApprovalService, new_request_id
 from bot.store import save_request
 from bot.sweep import SweepReport, run_sweep
-from bot.tables import metadata
+from tests.harness import T0, Clock, Policies
 from workflows.commands import OpenRequest
 from workflows.model import Actor
 from workflows.opening import open_request
 from workflows.policy import Policy
 
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 TARGET_SECONDS, TARGET_MB = 10.0, 300.0
-
-
-@dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass(frozen=True)
-class Loaded:
-    policy: Policy
-    digest: str
-
-
-@dataclass(frozen=True)
-class Policies:
-    current: Loaded
 
 
 @dataclass(frozen=True)
@@ -105,14 +84,12 @@ async def open_requests(engine: AsyncEngine, policy: Policy, digest: str, count:
 
 
 async def main(database: str | None, systems: int, requests: int) -> int:
-    url = database or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    url = await database_with_schema(database)
     engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
     print(f"generating a policy of {systems:,} systems", file=sys.stderr)
     policy = generated_policy(systems)
-    policies = Policies(Loaded(policy, "bench"))
-    clock, metrics = Clock(), Metrics()
+    policies = Policies.of(policy)
+    clock, metrics = Clock(T0), Metrics()
     chat = FakeChat(platform="slack")
     relay = OutboxRelay(engine, {"slack": chat}, lambda: policy, clock, metrics)
     runtime = Runtime(
@@ -124,7 +101,7 @@ async def main(database: str | None, systems: int, requests: int) -> int:
         ReviewService(engine, policies, ["slack"], clock, metrics),
     )
     try:
-        await open_requests(engine, policy, "bench", requests)
+        await open_requests(engine, policy, policies.current.digest, requests)
         print("first sweep: schedules every system's first review", file=sys.stderr)
         first = await measure(lambda: run_sweep(runtime, T0, deliver=False))
         idle = await measure(lambda: run_sweep(runtime, T0, deliver=False))

@@ -37,26 +37,19 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 async def _create_postgres_database() -> tuple[str, str]:
-    import asyncpg  # type: ignore[import-untyped]
-
-    admin = make_url(POSTGRES_URL)
     name = f"signoff_t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(
-        host=admin.host,
-        port=admin.port or 5432,
-        user=admin.username,
-        password=admin.password,
-        database=admin.database,
-    )
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    await _as_admin(f'CREATE DATABASE "{name}"')
+    admin = make_url(POSTGRES_URL)
     return admin.set(database=name).render_as_string(hide_password=False), name
 
 
 async def _drop_postgres_database(name: str) -> None:
-    import asyncpg
+    await _as_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _as_admin(sql: str) -> None:
+    """Run one statement on the server SIGNOFF_TEST_POSTGRES_URL names, outside a transaction."""
+    import asyncpg  # type: ignore[import-untyped]
 
     admin = make_url(POSTGRES_URL)
     conn = await asyncpg.connect(
@@ -67,7 +60,7 @@ async def _drop_postgres_database(name: str) -> None:
         database=admin.database,
     )
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(sql)
     finally:
         await conn.close()
 

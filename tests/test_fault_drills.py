@@ -49,13 +49,17 @@ class Drill:
             except aiohttp.ClientError:
                 return None
 
-    async def request(self, server: Server) -> Call:
+    async def ask(self, server: Server, version: str) -> None:
+        """Jae types `/signoff deploy doc-search <version>`; the server must acknowledge it."""
         body = urlencode(
-            {"command": "/signoff", "text": "deploy doc-search 8.0", "user_id": "U0JAE",
+            {"command": "/signoff", "text": f"deploy doc-search {version}", "user_id": "U0JAE",
              "team_id": "T0ACME"}
         ).encode()  # fmt: skip
         answered = await self.post(server, body)
         assert answered is not None and answered[0] == 200, answered
+
+    async def request(self, server: Server) -> Call:
+        await self.ask(server, "8.0")
         await until(lambda: self.cards_for("D0MINA"), "Mina's card", self.servers)
         return self.cards_for("D0MINA")[-1]
 
@@ -194,12 +198,7 @@ async def test_dur_04_a_text_message_is_sent_at_most_twice(drill: Drill) -> None
 async def test_dur_12_sigterm_with_fifty_clicks_in_flight(drill: Drill) -> None:
     server = await drill.serve()
     for n in range(50):
-        body = urlencode(
-            {"command": "/signoff", "text": f"deploy doc-search 12.{n}", "user_id": "U0JAE",
-             "team_id": "T0ACME"}
-        ).encode()  # fmt: skip
-        answered = await drill.post(server, body)
-        assert answered is not None and answered[0] == 200
+        await drill.ask(server, f"12.{n}")
     await until(lambda: len(drill.cards_for("D0MINA")) == 50, "fifty cards", drill.servers)
     cards = drill.cards_for("D0MINA")
 

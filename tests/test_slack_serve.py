@@ -6,10 +6,8 @@ read from the README, so the test fails when the README stops being true.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -19,8 +17,9 @@ from aiohttp.test_utils import TestServer
 
 from adapters.slack.signing import sign
 from tests.conftest import EXAMPLE_POLICY, ROOT
+from tests.serve_process import start_server, until
 from tests.slack_standin import SlackStandIn
-from tests.test_cli_serve import _env, _free_port, signoff
+from tests.test_cli_serve import _env, signoff
 
 SECRET = "serve-signing-secret"
 README = (ROOT / "README.md").read_text()
@@ -49,18 +48,6 @@ class Slack:
             return r.status, await r.text()
 
 
-async def _until(condition: object, what: str, log: Path) -> None:
-    for _ in range(150):
-        if callable(condition) and condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{what} did not happen; server log:\n{_read(log)}")
-
-
-def _read(log: Path) -> str:
-    return log.read_text()
-
-
 async def test_the_readme_steps_lead_to_a_first_approval(tmp_path: Path) -> None:
     typed = _readme_says(r"type `/signoff (deploy [^`]+)`")
     enabled = _readme_says(
@@ -70,39 +57,18 @@ async def test_the_readme_steps_lead_to_a_first_approval(tmp_path: Path) -> None
     standin = SlackStandIn(users_by_email={"soo@acme.example": "U0SOO"})
     async with TestServer(standin.app()) as api:
         assert signoff(tmp_path, "db", "upgrade").returncode == 0
-        port = _free_port()
-        log = tmp_path / "serve.log"
         env = _env(
             tmp_path,
-            PORT=str(port),
             SIGNOFF_POLICY=str(EXAMPLE_POLICY),
             SLACK_BOT_TOKEN="xoxb-serve",
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=str(api.make_url("/api/")),
         )
-        with log.open("w") as sink:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "serve",
-                env=env,
-                cwd=tmp_path,
-                stdout=sink,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+        server = await start_server(tmp_path, "serve", env)
         try:
+            assert enabled in server.text()
             async with aiohttp.ClientSession() as http:
-                base = f"http://127.0.0.1:{port}"
-                for _ in range(150):
-                    try:
-                        async with http.get(f"{base}/healthz") as health:
-                            if health.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        await asyncio.sleep(0.2)
-                assert enabled in log.read_text()
-                slack = Slack(http, base)
+                slack = Slack(http, server.base)
                 command = {
                     "command": "/signoff",
                     "text": typed,
@@ -112,14 +78,14 @@ async def test_the_readme_steps_lead_to_a_first_approval(tmp_path: Path) -> None
                 status, answer = await slack.post(urlencode(command).encode())
                 assert status == 200
                 assert "is open; asked Mina Park and Tomas Berg to approve" in answer
-                async with http.post(f"{base}/slack/events", data=b"text=x") as unsigned:
+                async with http.post(f"{server.base}/slack/events", data=b"text=x") as unsigned:
                     assert unsigned.status == 401
 
                 def cards_posted() -> bool:
                     channels = {c.args["channel"] for c in standin.called("chat.postMessage")}
                     return {"D0MINA", "D0TOMAS", "C0AIGOV"} <= channels
 
-                await _until(cards_posted, "the cards and the Informed post", log)
+                await until(cards_posted, "the cards and the Informed post", [server])
                 press = standin.press("U0MINA", standin.card_for("D0MINA"), "approve")
                 status, _ = await slack.post(urlencode({"payload": json.dumps(press)}).encode())
                 assert status == 200
@@ -130,12 +96,11 @@ async def test_the_readme_steps_lead_to_a_first_approval(tmp_path: Path) -> None
                         for c in standin.called("chat.postMessage")
                     )
 
-                await _until(requester_told, "the requester's notice", log)
+                await until(requester_told, "the requester's notice", [server])
                 updated = {c.args["channel"] for c in standin.called("chat.update")}
                 assert {"D0MINA", "D0TOMAS"} <= updated
         finally:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), timeout=15)
+            await server.stop()
     verified = signoff(tmp_path, "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     # The first risk review of each of the three systems, then requested and approved.

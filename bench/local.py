@@ -1,0 +1,31 @@
+"""What every benchmark sets up: a database with the schema, and servers on loopback."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.database import create_engine
+from bot.tables import metadata
+
+
+async def database_with_schema(url: str | None) -> str:
+    """`url` (an empty database) or a new SQLite file, with Signoff's tables created."""
+    url = url or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+    finally:
+        await engine.dispose()
+    return url
+
+
+async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
+    """`app` on a free loopback port: its runner (clean it up) and its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
