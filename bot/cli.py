@@ -10,7 +10,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -129,6 +129,8 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from adapters.port import ChatPort
     from bot.app import Mount, create_app
     from bot.migrate import current_revision, head_revision
@@ -138,9 +140,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from workflows.policy_load import PolicyError
 
     path = _policy_path(settings)
-    if slack_problem := settings.slack_problem():
-        log.error("refusing to start: %s", slack_problem)
-        return 2
+    for refusal in (settings.slack_problem(), settings.teams_problem()):
+        if refusal:
+            log.error("refusing to start: %s", refusal)
+            return 2
 
     async def start() -> web.Application:
         current = await current_revision(settings.database)
@@ -159,8 +162,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             client = slack_client(settings)
             ports["slack"] = SlackChat(client)
             mounts.append(slack_mount(settings, client))
+        factories: dict[str, Callable[[AsyncEngine], ChatPort]] = {}
+        if settings.teams_configured:
+            from bot.teams_mount import teams_config, teams_mount, teams_port
+
+            teams = teams_config(settings)
+            factories["teams"] = teams_port(teams, _now, lambda: policies.current.policy)
+            mounts.append(teams_mount(teams, _now))
         mounts.append(scheduler_mount(settings.signoff_sweep_seconds, _now))
-        runtime = await build_runtime(settings, policies, clock=_now, ports=ports)
+        runtime = await build_runtime(
+            settings, policies, clock=_now, ports=ports, port_factories=factories
+        )
         log.info(
             "policy %s loaded (digest %s, %d systems)",
             path,

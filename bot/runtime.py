@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from adapters.port import ChatPort
 from bot.app import Runtime
 from bot.database import create_engine
@@ -25,11 +27,14 @@ async def build_runtime(
     policies: PolicyHolder,
     clock: Callable[[], datetime],
     ports: Mapping[str, ChatPort] | None = None,
+    port_factories: Mapping[str, Callable[[AsyncEngine], ChatPort]] | None = None,
 ) -> Runtime:
     """Everything `serve` and `sweep` need, around the policy in force."""
     engine = create_engine(settings.database)
     metrics = Metrics()
     ports = dict(ports or {})
+    # Some ports keep state in the database (Teams' conversation directory).
+    ports.update({name: make(engine) for name, make in (port_factories or {}).items()})
     crash = crash_at(settings.signoff_fault_at)
     lease = timedelta(seconds=settings.signoff_outbox_lease_seconds)
     relay = OutboxRelay(

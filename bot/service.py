@@ -31,6 +31,7 @@ from bot.store import (
     save_request,
     save_requests,
 )
+from workflows.cards import CardView, audience_of, card_view
 from workflows.commands import Answer, Command, OpenRequest, Tick
 from workflows.effects import Effect
 from workflows.ledger import AuditEvent
@@ -126,6 +127,15 @@ class ApprovalService:
         if queued:
             self.on_commit()
         return len(claimed)
+
+    async def card_for(self, request_id: str, person: str | None) -> CardView | None:
+        """The card `person` should see of the request now: theirs to answer, or read-only."""
+        async with self.engine.connect() as conn:
+            state = await load_request(conn, request_id)
+        if state is None:
+            return None
+        policy = self.policies.current.policy
+        return card_view(state, policy, audience_of(state, policy, person), person)
 
     async def waiting_on(self, actor: Actor) -> str:
         """`status`: the pending requests that need this person's answer."""

@@ -102,13 +102,47 @@ class Settings(BaseSettings):
                 )
         return self
 
+    anonymous_allowed: bool = Field(
+        default=False, description="never honoured: Signoff refuses to start when it is true"
+    )
+
     @property
     def teams_configured(self) -> bool:
         return bool(
             self.microsoft_app_id
-            and self.microsoft_app_password
-            and self.microsoft_app_password.get_secret_value().strip()
+            and self.microsoft_app_id.strip()
+            and self._given(self.microsoft_app_password)
         )
+
+    def teams_problem(self) -> str | None:
+        """Why `serve` must not start with these Teams settings (TEAMS-15), or None."""
+        if self.anonymous_allowed:
+            return (
+                "ANONYMOUS_ALLOWED is true; Signoff never accepts unauthenticated Teams "
+                "requests. Unset it and set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD"
+            )
+        given = [
+            name
+            for name, value in (
+                ("MICROSOFT_APP_ID", self.microsoft_app_id),
+                ("MICROSOFT_APP_PASSWORD", self.microsoft_app_password),
+                ("MICROSOFT_APP_TENANT_ID", self.microsoft_app_tenant_id),
+            )
+            if value is not None
+        ]
+        if not given:
+            return None
+        if not self.teams_configured:
+            return (
+                "Teams is half configured: MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must "
+                "both be set and not blank"
+            )
+        if not (self.microsoft_app_tenant_id or "").strip():
+            return (
+                "MICROSOFT_APP_TENANT_ID is not set; Signoff is a single-tenant bot and accepts "
+                "Teams requests only from its own tenant"
+            )
+        return None
 
     def platform_report(self) -> list[str]:
         """One line per platform: enabled, or what to set to enable it."""
@@ -124,7 +158,8 @@ class Settings(BaseSettings):
             "SLACK_APP_TOKEN for Socket Mode) to enable it"
         )
         teams = (
-            "Teams: credentials found; the Teams adapter is not part of this build yet"
+            "Teams: enabled on POST /api/messages (deploy, cancel, raci, status, help by "
+            "message; Adaptive Card approvals)"
             if self.teams_configured
             else "Teams: disabled; set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD "
             "(and MICROSOFT_APP_TENANT_ID) to enable it"

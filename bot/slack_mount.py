@@ -15,7 +15,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import SlackShell, build_bolt, slack_route
+from adapters.shell import ChatShell
+from adapters.slack.app import build_bolt, slack_route
 from adapters.slack.chat import lookup_client, make_client
 from adapters.slack.gate import RefusalCounter
 from adapters.slack.identity import SlackIdentity
@@ -77,7 +78,7 @@ def slack_bolt(client: AsyncWebClient, runtime: Runtime, team_id: str | None = N
         return runtime.policies.current.policy
 
     identity = SlackIdentity(lookup_client(client), policy, team_id)
-    shell = SlackShell(service.handle, new_request_id, policy, service.waiting_on)
+    shell = ChatShell(service.handle, new_request_id, policy, service.waiting_on, service.card_for)
     review_shell = ReviewShell(
         reviews.handle, reviews.open_review, reviews.list_text, new_review_id, policy
     )

@@ -171,6 +171,21 @@ risk_reviews = Table(
 )
 
 
+# Teams conversations the bot has seen, so it can write to people and channels later: Teams
+# gives no other way to learn a tenant's service URL or a person's personal chat.
+teams_conversations = Table(
+    "teams_conversations",
+    metadata,
+    Column("conversation_id", String(512), primary_key=True),
+    Column("service_url", String(512), nullable=False),
+    Column("tenant_id", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("user_id", String(128), nullable=True, index=True),
+    Column("person", String(64), nullable=True, index=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
 def seed_ledger_head(target: Table, connection: Any, **_: Any) -> None:
     """The chain starts at the genesis hash; migrations seed the same row."""
     connection.execute(target.insert().values(id=1, seq=0, hash="0" * 64))

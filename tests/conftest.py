@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.database import create_engine
 from bot.tables import metadata
 
-pytest_plugins = ["tests.slack_world"]
+pytest_plugins = ["tests.slack_world", "tests.teams_world"]
 
 POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
 ROOT = Path(__file__).resolve().parent.parent

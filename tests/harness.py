@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fake import FakeChat
+from adapters.port import ChatPort
 from bot.app import Runtime
 from bot.ledger_store import row_to_entry
 from bot.metrics import Metrics
@@ -164,11 +165,15 @@ class Harness:
     clock: Clock = field(default_factory=Clock)
     chat: FakeChat = field(default_factory=lambda: FakeChat(platform="slack"))
     metrics: Metrics = field(default_factory=Metrics)
+    # Platforms beside the Slack-named `chat`, by name (the Teams world adds "teams").
+    more_ports: dict[str, ChatPort] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        ports: dict[str, ChatPort] = {"slack": self.chat, **self.more_ports}
+        platforms = list(ports)
         self.relay = OutboxRelay(
             self.engine,
-            {"slack": self.chat},
+            ports,
             lambda: self.policies.current.policy,
             self.clock,
             self.metrics,
@@ -176,10 +181,10 @@ class Harness:
             jitter=lambda: 1.0,
         )
         self.service = ApprovalService(
-            self.engine, self.policies, ["slack"], self.clock, self.metrics, self.relay.wake
+            self.engine, self.policies, platforms, self.clock, self.metrics, self.relay.wake
         )
         self.reviews = ReviewService(
-            self.engine, self.policies, ["slack"], self.clock, self.metrics, self.relay.wake
+            self.engine, self.policies, platforms, self.clock, self.metrics, self.relay.wake
         )
 
     def runtime(self) -> Runtime:

@@ -35,6 +35,8 @@ class CardView:
     consultation: tuple[tuple[str, str], ...]
     notice: str | None
     buttons: tuple[Verdict, ...]
+    # Who could still answer (eligible approvers, then those consulted and not yet heard).
+    answerers: tuple[str, ...] = ()
 
 
 _BUTTONS = {
@@ -91,7 +93,24 @@ def card_view(
         consultation=consultation,
         notice=_notice(state, policy),
         buttons=buttons,
+        answerers=_answerers(state, policy),
     )
+
+
+def audience_of(state: ApprovalRequest, policy: Policy, person: str | None) -> Audience:
+    """Which card `person` should see of a request: the one with the buttons they may use."""
+    if person is not None and person in eligible_approvers(state, policy):
+        return Audience.APPROVER
+    if person is not None and person in waiting_consultations(state):
+        return Audience.CONSULTED
+    return Audience.INFORMED
+
+
+def _answerers(state: ApprovalRequest, policy: Policy) -> tuple[str, ...]:
+    if state.status is not Status.PENDING:
+        return ()
+    approvers = eligible_approvers(state, policy)
+    return approvers + tuple(p for p in waiting_consultations(state) if p not in approvers)
 
 
 def _answer_text(verdict: Verdict, comment: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.inventory import raci_for
 from workflows.ledger import format_time
 from workflows.model import ApprovalRequest, Status
 from workflows.policy import Policy
@@ -50,3 +51,18 @@ def outcome_text(state: ApprovalRequest, policy: Policy) -> str:
             return f"expired unanswered{when} ({tally(state)}); nothing was deployed"
         case _:
             return f"pending ({tally(state)})"
+
+
+def raci_text(policy: Policy, system_id: str) -> str:
+    system = policy.systems.get(system_id)
+    if system is None:
+        return f"There is no AI system '{system_id}' in the inventory."
+    lines = [f"{system.name} ({system_id}), tier {system.tier}"]
+    for activity in system.raci:
+        raci = raci_for(policy, system_id, activity)
+        if raci is not None:
+            lines.append(
+                f"{activity}: R {', '.join(raci.responsible)}; A {raci.accountable}; "
+                f"C {', '.join(raci.consulted) or 'none'}; I {', '.join(raci.informed) or 'none'}"
+            )
+    return "\n".join(lines)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.port import ServiceUnavailable
+from adapters.shell import ChatShell, answer_text_command
 from adapters.slack.actions import ButtonPress, NotOurs, dig, read_button_press, text_at
 from adapters.slack.blocks import escape
 from adapters.slack.forms import (
@@ -37,56 +37,22 @@ from adapters.slack.identity import SlackIdentity
 from adapters.slack.review_listeners import ReviewShell, add_review_form, answer_review_command
 from adapters.slack.shape import Triage, triage
 from adapters.slack.signing import SigningSecrets
-from workflows.commands import Answer, Cancel, Command, OpenRequest
+from workflows.commands import Answer, OpenRequest
 from workflows.grammar import (
-    CancelRequest,
     Deploy,
     GrammarError,
-    Help,
     ListReviews,
     Review,
-    ShowRaci,
-    ShowStatus,
-    help_text,
     parse,
 )
-from workflows.inventory import raci_for
-from workflows.machine_types import Outcome
-from workflows.model import Actor
-from workflows.policy import Policy
 
 log = logging.getLogger("signoff.slack")
 
 STALE_BUTTON = "This button is no longer active; see the latest version of the request."
 
 
-@dataclass(frozen=True)
-class SlackShell:
-    """What the adapter needs from the shell, handed in so it never imports it."""
-
-    dispatch: Callable[[Command, tuple[str, str] | None], Awaitable[Outcome]]
-    new_request_id: Callable[[], str]
-    policy: Callable[[], Policy]
-    waiting_on: Callable[[Actor], Awaitable[str]]
-
-
-def raci_text(policy: Policy, system_id: str) -> str:
-    system = policy.systems.get(system_id)
-    if system is None:
-        return f"There is no AI system '{system_id}' in the inventory."
-    lines = [f"{system.name} ({system_id}), tier {system.tier}"]
-    for activity in system.raci:
-        raci = raci_for(policy, system_id, activity)
-        if raci is not None:
-            lines.append(
-                f"{activity}: R {', '.join(raci.responsible)}; A {raci.accountable}; "
-                f"C {', '.join(raci.consulted) or 'none'}; I {', '.join(raci.informed) or 'none'}"
-            )
-    return "\n".join(lines)
-
-
 def build_bolt(
-    client: AsyncWebClient, identity: SlackIdentity, shell: SlackShell, reviews: ReviewShell
+    client: AsyncWebClient, identity: SlackIdentity, shell: ChatShell, reviews: ReviewShell
 ) -> AsyncApp:
     """The listeners; requests reach them only through our gate or a Socket Mode connection."""
     bolt = AsyncApp(
@@ -122,37 +88,16 @@ def build_bolt(
         except GrammarError as error:
             await ack(text=escape(error.message))
             return
+        if (reply := await answer_text_command(shell, actor, parsed)) is not None:
+            await ack(text=escape(reply))
+            return
         match parsed:
-            case Deploy(system=str(system), version=str(version)):
-                outcome = await shell.dispatch(
-                    OpenRequest(
-                        request_id=shell.new_request_id(),
-                        actor=actor,
-                        system=system,
-                        version=version,
-                        environment=parsed.environment,
-                        reason=parsed.reason,
-                    ),
-                    None,
-                )
-                await ack(text=escape(outcome.message))
             case Deploy():
                 await ack()
                 trigger = text_at(command, "trigger_id")
                 if trigger:
                     form = deploy_form(shell.policy(), parsed.system, parsed.version)
                     await _quietly(client.views_open(trigger_id=trigger, view=form))
-            case CancelRequest(request_id=request_id, reason=reason):
-                outcome = await shell.dispatch(
-                    Cancel(request_id=request_id, actor=actor, reason=reason), None
-                )
-                await ack(text=escape(outcome.message))
-            case ShowRaci(system=system):
-                await ack(text=escape(raci_text(shell.policy(), system)))
-            case ShowStatus():
-                await ack(text=escape(await shell.waiting_on(actor)))
-            case Help(topic=topic):
-                await ack(text=escape(help_text(topic)))
             case Review() | ListReviews():
                 trigger = text_at(command, "trigger_id")
                 await answer_review_command(parsed, trigger, ack, client, reviews)

@@ -1,0 +1,56 @@
+"""What a chat adapter needs from the shell, handed in so adapters never import `bot`; pure."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from workflows.cards import CardView
+from workflows.commands import Cancel, Command, OpenRequest
+from workflows.grammar import CancelRequest, Deploy, Help, ShowRaci, ShowStatus, help_text
+from workflows.machine_types import Outcome
+from workflows.model import Actor
+from workflows.policy import Policy
+from workflows.wording import raci_text
+
+
+@dataclass(frozen=True)
+class ChatShell:
+    dispatch: Callable[[Command, tuple[str, str] | None], Awaitable[Outcome]]
+    new_request_id: Callable[[], str]
+    policy: Callable[[], Policy]
+    waiting_on: Callable[[Actor], Awaitable[str]]
+    # The card a person should see of a request now, or None when there is no such request.
+    card_for: Callable[[str, str | None], Awaitable[CardView | None]]
+
+
+async def answer_text_command(
+    shell: ChatShell, actor: Actor, parsed: object, delivery: tuple[str, str] | None = None
+) -> str | None:
+    """The reply to a command every platform answers alike; None for the others, "" for none."""
+    match parsed:
+        case Deploy(system=str(system), version=str(version)):
+            command = OpenRequest(
+                request_id=shell.new_request_id(),
+                actor=actor,
+                system=system,
+                version=version,
+                environment=parsed.environment,
+                reason=parsed.reason,
+            )
+            return _reply(await shell.dispatch(command, delivery))
+        case CancelRequest(request_id=request_id, reason=reason):
+            cancel = Cancel(request_id=request_id, actor=actor, reason=reason)
+            return _reply(await shell.dispatch(cancel, delivery))
+        case ShowRaci(system=system):
+            return raci_text(shell.policy(), system)
+        case ShowStatus():
+            return await shell.waiting_on(actor)
+        case Help(topic=topic):
+            return help_text(topic)
+    return None
+
+
+def _reply(outcome: Outcome) -> str:
+    """What to say back; nothing at all to a redelivery, which was answered the first time."""
+    return "" if outcome.code == "duplicate" else outcome.message

@@ -1,0 +1,143 @@
+"""The Teams activity handler: messages, `Action.Execute` invokes and install events.
+
+Imports `workflows`, the Agents SDK and our Teams modules; never `bot`. It translates an
+activity into a command, hands it to the shell and renders the outcome: a reply, or for a
+card action the card as the person should now see it, with any refusal shown only to them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from microsoft_agents.activity import (
+    Activity,
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+)
+from microsoft_agents.hosting.core import ActivityHandler, TurnContext
+
+from adapters.shell import ChatShell, answer_text_command
+from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card
+from adapters.teams.chat import teams_ids
+from adapters.teams.directory import ConversationRef, Directory
+from adapters.teams.identity import TeamsIdentity
+from adapters.teams.token_check import tenant_of
+from workflows.commands import Answer
+from workflows.grammar import Deploy, GrammarError, ListReviews, Review, help_text, parse
+from workflows.model import Verdict
+
+log = logging.getLogger("signoff.teams")
+
+CARD = "application/vnd.microsoft.card.adaptive"
+_REQUEST_ID = re.compile(r"^R[0-9A-Z]{6,26}$")
+_MENTION = re.compile(r"<at>[^<]*</at>")
+_VERDICTS = {VERB_PREFIX + verdict.value: verdict for verdict in Verdict}
+NOT_IN_TEAMS = "Risk reviews are answered in Slack in this version of Signoff."
+
+
+class SignoffAgent(ActivityHandler):
+    def __init__(self, shell: ChatShell, identity: TeamsIdentity, directory: Directory) -> None:
+        self.shell = shell
+        self.identity = identity
+        self.directory = directory
+
+    async def on_turn(self, turn_context: TurnContext) -> None:  # type: ignore[override]
+        await self.directory.remember(await self._reference(turn_context.activity))
+        await super().on_turn(turn_context)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:  # type: ignore[override]
+        activity = turn_context.activity
+        text = _MENTION.sub("", activity.text or "").strip()
+        actor = await self.identity.actor(activity)
+        try:
+            parsed = parse(text)
+        except GrammarError as error:
+            await turn_context.send_activity(error.message)
+            return
+        delivery = ("teams", activity.id) if activity.id else None
+        reply = await answer_text_command(self.shell, actor, parsed, delivery)
+        if reply is None:
+            match parsed:
+                case Deploy():
+                    reply = help_text("deploy")
+                case Review() | ListReviews():
+                    reply = NOT_IN_TEAMS
+                case _:
+                    reply = "That command is not available in this version of Signoff yet."
+        if reply:
+            await turn_context.send_activity(reply)
+
+    async def on_adaptive_card_invoke(  # type: ignore[override]
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        activity = turn_context.activity
+        action = invoke_value.action
+        data: dict[str, Any] = dict(action.data or {}) if action else {}
+        verb = action.verb if action else None
+        request_id, revision = data.get("r"), data.get("v")
+        if not (
+            isinstance(request_id, str)
+            and _REQUEST_ID.match(request_id)
+            and isinstance(revision, int)
+            and (verb == REFRESH_VERB or verb in _VERDICTS)
+        ):
+            return _error(HTTPStatus.BAD_REQUEST, "This is not a Signoff card action.")
+        actor = await self.identity.actor(activity)
+        note = None
+        if verb in _VERDICTS:
+            comment = data.get("comment")
+            command = Answer(
+                request_id=request_id,
+                actor=actor,
+                verdict=_VERDICTS[verb],
+                revision=revision,
+                comment=comment.strip() or None if isinstance(comment, str) else None,
+                location=_location(activity),
+            )
+            outcome = await self.shell.dispatch(command, ("teams", activity.id or ""))
+            if not outcome.ok or outcome.code in ("already-voted", "already-answered"):
+                note = outcome.message
+        view = await self.shell.card_for(request_id, actor.person)
+        if view is None:
+            return _error(HTTPStatus.NOT_FOUND, f"There is no request {request_id}.")
+        card = adaptive_card(view, teams_ids(self.shell.policy()), note)
+        return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card)
+
+    async def _reference(self, activity: Activity) -> ConversationRef:
+        conversation = activity.conversation
+        sender = activity.from_property
+        kind = (conversation.conversation_type if conversation else None) or "personal"
+        user = (sender.aad_object_id or sender.id) if sender else None
+        person = None
+        if kind == "personal" and user:
+            person = (await self.identity.actor(activity)).person
+        return ConversationRef(
+            conversation_id=conversation.id if conversation else "",
+            service_url=activity.service_url or "",
+            tenant_id=tenant_of(activity.model_dump(by_alias=True, mode="json")) or "",
+            kind=kind,
+            user_id=user if kind == "personal" else None,
+            person=person,
+        )
+
+
+def _location(activity: Activity) -> dict[str, str] | None:
+    """Where the card that was clicked lives, as the relay recorded it when posting it."""
+    if not (activity.reply_to_id and activity.conversation and activity.service_url):
+        return None
+    return {
+        "service_url": activity.service_url,
+        "conversation": activity.conversation.id,
+        "activity": activity.reply_to_id,
+    }
+
+
+def _error(status: HTTPStatus, message: str) -> AdaptiveCardInvokeResponse:
+    return AdaptiveCardInvokeResponse(
+        status_code=int(status),
+        type="application/vnd.microsoft.error",
+        value={"code": status.phrase.replace(" ", ""), "message": message},
+    )

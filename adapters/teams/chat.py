@@ -1,0 +1,173 @@
+"""`TeamsChat`: the `ChatPort` for Teams over the Agents SDK's connector client; no `bot` imports.
+
+Posts go to a channel by its id, or to a person's personal chat: the one we know, else one
+created with `create_conversation` in the tenant. Updates replace the card by activity id.
+Failures become the relay's three kinds: 429 waits `Retry-After`; 412, 5xx and network errors
+are retried with back-off; 401, 403 and 404 are dead-lettered (DUR-08). Nothing is retried
+here, so the relay decides, and a post is never sent twice behind its back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import aiohttp
+from microsoft_agents.activity import (
+    Activity,
+    ChannelAccount,
+    ConversationParameters,
+)
+from microsoft_agents.hosting.core import AccessTokenProviderBase
+from microsoft_agents.hosting.core.connector.client import ConnectorClient
+
+from adapters.port import (
+    DeliveryError,
+    Destination,
+    MessageRef,
+    OutgoingMessage,
+    PermanentFailure,
+    RateLimited,
+    TemporaryFailure,
+)
+from adapters.teams.cards import adaptive_card, attachment
+from adapters.teams.directory import ConversationRef, Directory
+from workflows.policy import Policy
+
+BOT_FRAMEWORK = "https://api.botframework.com"
+SCOPES = [f"{BOT_FRAMEWORK}/.default"]
+TEMPORARY_STATUSES = frozenset({408, 412, 500, 502, 503, 504})
+
+
+def _failure(error: aiohttp.ClientResponseError) -> DeliveryError:
+    if error.status == 429:
+        try:
+            seconds = float(error.headers.get("Retry-After", "1") if error.headers else "1")
+        except ValueError:
+            seconds = 1.0
+        return RateLimited(seconds, "Teams rate limit")
+    if error.status in TEMPORARY_STATUSES:
+        return TemporaryFailure(f"Teams answered {error.status}")
+    return PermanentFailure(f"Teams refused with {error.status}")
+
+
+@contextlib.asynccontextmanager
+async def delivery() -> AsyncIterator[None]:
+    """The connector's answers and network failures as the relay's kinds of failure."""
+    try:
+        yield
+    except aiohttp.ClientResponseError as error:
+        raise _failure(error) from None
+    except (TimeoutError, aiohttp.ClientError) as error:
+        raise TemporaryFailure(f"Teams unreachable: {type(error).__name__}") from None
+
+
+@dataclass
+class Connector:
+    """Opens the SDK's connector client at a service URL with the bot's own token."""
+
+    tokens: AccessTokenProviderBase
+
+    @contextlib.asynccontextmanager
+    async def at(self, service_url: str) -> AsyncIterator[ConnectorClient]:
+        token = await self.tokens.get_access_token(BOT_FRAMEWORK, SCOPES)
+        client = ConnectorClient(endpoint=service_url, token=token)
+        try:
+            yield client
+        finally:
+            await client.close()
+
+
+class TeamsChat:
+    platform = "teams"
+
+    def __init__(
+        self,
+        connector: Connector,
+        directory: Directory,
+        app_id: str,
+        tenant_id: str,
+        policy: Callable[[], Policy],
+    ) -> None:
+        self.connector = connector
+        self.directory = directory
+        self.app_id = app_id
+        self.tenant_id = tenant_id
+        self.policy = policy
+
+    async def post(self, to: Destination, message: OutgoingMessage) -> MessageRef:
+        async with delivery():
+            service_url, conversation = await self._conversation_for(to)
+            async with self.connector.at(service_url) as client:
+                sent = await client.conversations.send_to_conversation(
+                    conversation, self._activity(message)
+                )
+        if not sent.id:
+            raise TemporaryFailure("Teams accepted the message but returned no activity id")
+        return {"service_url": service_url, "conversation": conversation, "activity": sent.id}
+
+    async def update(self, ref: MessageRef, message: OutgoingMessage) -> None:
+        activity = self._activity(message)
+        activity.id = ref["activity"]
+        async with delivery(), self.connector.at(ref["service_url"]) as client:
+            await client.conversations.update_activity(
+                ref["conversation"], ref["activity"], activity
+            )
+
+    def _activity(self, message: OutgoingMessage) -> Activity:
+        if message.card is None:
+            return Activity(type="message", text=message.text)
+        card = adaptive_card(message.card, teams_ids(self.policy()))
+        return Activity.model_validate(
+            {"type": "message", "summary": message.text, "attachments": [attachment(card)]}
+        )
+
+    async def _conversation_for(self, to: Destination) -> tuple[str, str]:
+        service_url = await self.directory.service_url(self.tenant_id)
+        if to.kind == "channel":
+            if to.platform_id is None or service_url is None:
+                raise PermanentFailure(_unreachable(to, service_url))
+            return service_url, to.platform_id
+        user = to.platform_id or await self.directory.user_of(to.key)
+        if user is None:
+            raise PermanentFailure(
+                f"{to.name or to.key} has no teams id in the policy and has not written to "
+                "Signoff in Teams yet; add their Entra object id as `teams:` in the policy"
+            )
+        known = await self.directory.personal(user)
+        if known is not None:
+            return known.service_url, known.conversation_id
+        if service_url is None:
+            raise PermanentFailure(_unreachable(to, service_url))
+        return service_url, await self._open_chat(service_url, user, to)
+
+    async def _open_chat(self, service_url: str, user: str, to: Destination) -> str:
+        """A personal chat with someone we have never talked to; the app must be installed."""
+        parameters = ConversationParameters(
+            is_group=False,
+            agent=ChannelAccount(id=f"28:{self.app_id}"),
+            members=[ChannelAccount(id=user)],
+            tenant_id=self.tenant_id,
+            channel_data={"tenant": {"id": self.tenant_id}},
+        )
+        async with self.connector.at(service_url) as client:
+            created = await client.conversations.create_conversation(parameters)
+        await self.directory.remember(
+            ConversationRef(created.id, service_url, self.tenant_id, "personal", user, to.key)
+        )
+        return str(created.id)
+
+
+def teams_ids(policy: Policy) -> dict[str, str]:
+    """People's Teams ids from the policy, for a card's `refresh` list."""
+    return {key: person.teams for key, person in policy.people.items() if person.teams}
+
+
+def _unreachable(to: Destination, service_url: str | None) -> str:
+    if service_url is None:
+        return (
+            "no Teams activity has reached Signoff yet, so the tenant's service URL is unknown; "
+            "install the Signoff app in Teams first"
+        )
+    return f"channel {to.key} has no teams id in the policy"

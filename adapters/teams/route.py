@@ -1,0 +1,84 @@
+"""`POST /api/messages`: our token and activity checks, then the Agents SDK's adapter.
+
+Imports the SDK and our Teams modules; never `bot`. Nothing reaches the SDK before the token
+is verified and bound to the activity, so a forged or misdirected request is a 401 or 403
+and causes no outbound call at all (TEAMS-08); a malformed one is a 400; neither is a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from microsoft_agents.activity import Activity
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import Agent, ClaimsIdentity
+from pydantic import ValidationError
+
+from adapters.port import ServiceUnavailable
+from adapters.teams.keys import KeysUnavailable
+from adapters.teams.token_check import Refused, TokenCheck
+
+log = logging.getLogger("signoff.teams")
+
+MAX_BODY_BYTES = 256 * 1024
+RefusalCounter = Callable[[int, str], None]
+
+
+def teams_route(
+    check: TokenCheck, adapter: CloudAdapter, agent: Agent, count_refusal: RefusalCounter
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def refuse(status: int, kind: str, detail: str) -> web.Response:
+        count_refusal(status, kind)
+        log.warning("refused a Teams request (%d, %s): %s", status, kind, detail)
+        words = {400: "bad request", 401: "unauthorized", 403: "forbidden", 413: "too large"}
+        return web.json_response({"error": words.get(status, "refused")}, status=status)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            return refuse(413, "size", f"{request.content_length} bytes")
+        try:
+            claims = await check.claims(request.headers.get("Authorization"))
+        except Refused as refusal:
+            return refuse(refusal.status, "token", refusal.reason)
+        except KeysUnavailable:
+            return web.json_response({"error": "signing keys unavailable"}, status=503)
+        body = await _activity_body(request)
+        if body is None:
+            return refuse(400, "shape", "not an activity")
+        try:
+            check.bind(claims, body)
+        except Refused as refusal:
+            return refuse(refusal.status, "binding", refusal.reason)
+        with warnings.catch_warnings():
+            # The SDK reads the identity under this plain string key, not an aiohttp RequestKey.
+            warnings.simplefilter("ignore", web.NotAppKeyWarning)
+            request["claims_identity"] = ClaimsIdentity(claims, authentication_type="Bearer")
+        try:
+            response = await adapter.process(request, agent)
+        except ServiceUnavailable:
+            # Nothing was recorded; Teams redelivers, and the person can try again.
+            return web.json_response({"error": "temporarily unavailable"}, status=503)
+        return response or web.Response(status=200)
+
+    return handle
+
+
+async def _activity_body(request: web.Request) -> dict[str, Any] | None:
+    """The activity as JSON when it has what every activity needs, else None."""
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+        Activity.model_validate(body)
+    except (ValueError, ValidationError):
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        return None
+    conversation = body.get("conversation")
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+        return None
+    return body

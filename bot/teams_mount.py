@@ -1,0 +1,123 @@
+"""Wires the Teams adapter into the shell when MICROSOFT_APP_ID and its secret are set.
+
+The only module of `bot` that knows the Teams adapter's parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiohttp import web
+from microsoft_agents.authentication.msal import MsalAuth
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import (
+    AccessTokenProviderBase,
+    AgentAuthConfiguration,
+    TurnContext,
+)
+from microsoft_agents.hosting.core.authorization import AuthTypes
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.port import ChatPort
+from adapters.shell import ChatShell
+from adapters.teams.agent import SignoffAgent
+from adapters.teams.chat import Connector, TeamsChat
+from adapters.teams.connections import OneConnection
+from adapters.teams.identity import MemberEmail, TeamsIdentity
+from adapters.teams.keys import KeySet
+from adapters.teams.route import teams_route
+from adapters.teams.token_check import TokenCheck
+from bot.app import Mount, Runtime
+from bot.service import new_request_id
+from bot.settings import Settings
+from bot.teams_directory import DatabaseDirectory
+from workflows.policy import Policy
+
+
+@dataclass(frozen=True)
+class TeamsConfig:
+    app_id: str
+    tenant_id: str
+    metadata_url: str
+    tokens: AccessTokenProviderBase
+
+
+def teams_config(settings: Settings) -> TeamsConfig:
+    """The bot's identity: MSAL client credentials for its single tenant."""
+    assert settings.microsoft_app_id and settings.microsoft_app_password
+    assert settings.microsoft_app_tenant_id
+    tokens = MsalAuth(
+        AgentAuthConfiguration(
+            auth_type=AuthTypes.client_secret,
+            client_id=settings.microsoft_app_id,
+            tenant_id=settings.microsoft_app_tenant_id,
+            client_secret=settings.microsoft_app_password.get_secret_value(),
+        )
+    )
+    return TeamsConfig(
+        settings.microsoft_app_id,
+        settings.microsoft_app_tenant_id,
+        settings.teams_openid_metadata_url,
+        tokens,
+    )
+
+
+def teams_port(
+    config: TeamsConfig, clock: Callable[[], datetime], policy: Callable[[], Policy]
+) -> Callable[[AsyncEngine], ChatPort]:
+    def make(engine: AsyncEngine) -> ChatPort:
+        directory = DatabaseDirectory(engine, clock)
+        return TeamsChat(
+            Connector(config.tokens), directory, config.app_id, config.tenant_id, policy
+        )
+
+    return make
+
+
+def member_email(connector: Connector) -> MemberEmail:
+    async def look_up(service_url: str, conversation_id: str, member_id: str) -> str | None:
+        async with connector.at(service_url) as client:
+            member = await client.conversations.get_conversation_member(conversation_id, member_id)
+        extra = member.model_extra or {}
+        found = extra.get("email") or extra.get("userPrincipalName")
+        return str(found) if found else None
+
+    return look_up
+
+
+async def _on_turn_error(context: TurnContext, error: Exception) -> None:
+    # The SDK's default replies with the exception's text; ours lets the route answer.
+    raise error
+
+
+def add_teams_messages(
+    app: web.Application, config: TeamsConfig, runtime: Runtime, clock: Callable[[], datetime]
+) -> CloudAdapter:
+    """`POST /api/messages`: our token checks, then the SDK's adapter, then the services."""
+    service = runtime.service
+
+    def policy() -> Policy:
+        return runtime.policies.current.policy
+
+    connector = Connector(config.tokens)
+    identity = TeamsIdentity(policy, member_email(connector))
+    shell = ChatShell(service.handle, new_request_id, policy, service.waiting_on, service.card_for)
+    agent = SignoffAgent(shell, identity, DatabaseDirectory(runtime.engine, clock))
+    adapter = CloudAdapter(connection_manager=OneConnection(config.tokens))
+    adapter.on_turn_error = _on_turn_error
+    check = TokenCheck(KeySet(config.metadata_url), config.app_id, {config.tenant_id})
+
+    def count(status: int, kind: str) -> None:
+        runtime.metrics.refused.labels(platform="teams", status=str(status), kind=kind).inc()
+
+    app.router.add_post("/api/messages", teams_route(check, adapter, agent, count))
+    return adapter
+
+
+def teams_mount(config: TeamsConfig, clock: Callable[[], datetime]) -> Mount:
+    def mount(app: web.Application, runtime: Runtime) -> None:
+        add_teams_messages(app, config, runtime, clock)
+
+    return mount

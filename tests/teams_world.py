@@ -1,0 +1,196 @@
+"""The Teams world of the HTTP tests: our app on `/api/messages`, Microsoft's stand-ins behind.
+
+A pytest plugin (see `conftest.py`): the `teams` fixture, and helpers that act as Teams
+would, every request carrying a real RS256 token from the local key server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from microsoft_agents.hosting.core import AgentAuthConfiguration
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.teams.chat import Connector, TeamsChat
+from bot.teams_directory import DatabaseDirectory
+from bot.teams_mount import TeamsConfig, add_teams_messages
+from tests.harness import Clock, Harness, Policies, build_policy
+from tests.teams_standin import APP_ID, TENANT, BotConnector, Call, KeyServer, Tokens
+
+BOT_TOKEN = "bot-token-from-msal"
+
+# Entra object ids of the people of the test policy.
+AAD = {
+    person: f"00000000-0000-4000-8000-{index:012d}"
+    for index, person in enumerate(("mina", "jae", "lee", "soo", "dan", "ines", "cdao", "out"), 1)
+}
+GOV_CHANNEL = "19:gov@thread.tacv2"
+
+
+def teams_policy(raw: dict[str, Any]) -> None:
+    """The test policy with everyone on Teams only, found by their Entra object ids."""
+    for person, entry in raw["people"].items():
+        entry.pop("slack", None)
+        entry["teams"] = AAD[person]
+    raw["channels"]["ai-governance"] = {"teams": GOV_CHANNEL}
+
+
+class LocalTokens:
+    """The bot's outbound token, as MSAL would hand it over, without a round trip to Entra."""
+
+    @property
+    def configuration(self) -> AgentAuthConfiguration:
+        return AgentAuthConfiguration(client_id=APP_ID, tenant_id=TENANT)
+
+    async def get_access_token(
+        self, resource_url: str, scopes: list[str], force_refresh: bool = False
+    ) -> str:
+        return BOT_TOKEN
+
+    def get_token_credential(self) -> Any:
+        raise NotImplementedError("no Azure SDK client is used with the local token")
+
+
+@dataclass
+class TeamsWorld:
+    h: Harness
+    keys: KeyServer
+    tokens: Tokens
+    connector: BotConnector
+    service_url: str
+    client: TestClient[web.Request, web.Application]
+
+    def personal(self, person: str) -> str:
+        return f"a:personal-{person}"
+
+    def activity(
+        self, person: str, kind: str = "message", conversation: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "id": f"f:{uuid.uuid4().hex}",
+            "channelId": "msteams",
+            "serviceUrl": self.service_url,
+            "from": {"id": f"29:{person}", "aadObjectId": AAD.get(person, person), "name": person},
+            "recipient": {"id": f"28:{APP_ID}", "name": "Signoff"},
+            "conversation": {
+                "id": conversation or self.personal(person),
+                "conversationType": "personal" if conversation is None else "channel",
+                "tenantId": TENANT,
+            },
+            "channelData": {"tenant": {"id": TENANT}},
+            **fields,
+        }
+
+    async def send(
+        self, activity: dict[str, Any], token: str | None = None, raw: bytes | None = None
+    ) -> web.Response:
+        if token is None:
+            token = self.tokens.make(self.service_url)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if raw is not None:
+            return await self.client.post("/api/messages", data=raw, headers=headers)  # type: ignore[return-value]
+        return await self.client.post("/api/messages", json=activity, headers=headers)  # type: ignore[return-value]
+
+    async def say(self, person: str, text: str) -> list[str]:
+        """Send a message as `person` in their personal chat; the replies Signoff wrote."""
+        before = len(self.connector.replies(self.personal(person)))
+        response = await self.send(self.activity(person, text=text))
+        assert response.status in (200, 201, 202), await response.text()
+        return self.connector.replies(self.personal(person))[before:]
+
+    def card_in(self, conversation: str) -> Call:
+        return self.connector.cards(conversation)[-1]
+
+    def chat_of(self, person: str) -> str:
+        """The personal chat Signoff opened with `person`, or the one they wrote from."""
+        opened = f"a:chat-{AAD[person]}"
+        if any(c.body["members"][0]["id"] == AAD[person] for c in self.connector.created()):
+            return opened
+        return self.personal(person)
+
+    def invoke(
+        self,
+        person: str,
+        card: Call,
+        verb: str,
+        comment: str | None = None,
+        activity_id: str | None = None,
+    ) -> dict[str, Any]:
+        content = card.body["attachments"][0]["content"]
+        data = dict(_find_data(content, verb))
+        if comment is not None:
+            data["comment"] = comment
+        conversation = card.path.split("/")[3]
+        return self.activity(
+            person,
+            kind="invoke",
+            conversation=None if conversation.startswith("a:") else conversation,
+            name="adaptiveCard/action",
+            value={"action": {"type": "Action.Execute", "verb": verb, "data": data}},
+            replyToId=activity_id or self.activity_id_of(card),
+        ) | (
+            {
+                "conversation": {
+                    "id": conversation,
+                    "conversationType": "personal",
+                    "tenantId": TENANT,
+                }
+            }
+            if conversation.startswith("a:")
+            else {}
+        )
+
+    def activity_id_of(self, card: Call) -> str:
+        return f"act-{self.connector.calls.index(card) + 1}"
+
+    async def press(
+        self, person: str, card: Call, verb: str, comment: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        response = await self.send(self.invoke(person, card, verb, comment))
+        return response.status, await response.json()
+
+
+def _find_data(card: dict[str, Any], verb: str) -> dict[str, Any]:
+    """The `data` of the action with `verb`, also inside a ShowCard, or of the refresh."""
+    if card.get("refresh", {}).get("action", {}).get("verb") == verb:
+        return dict(card["refresh"]["action"]["data"])
+    for action in card.get("actions", []):
+        if action.get("verb") == verb:
+            return dict(action["data"])
+        if action.get("type") == "Action.ShowCard":
+            found = _find_data(action["card"], verb)
+            if found:
+                return found
+    return {}
+
+
+@pytest.fixture
+async def teams(engine: AsyncEngine) -> AsyncIterator[TeamsWorld]:
+    keys = KeyServer()
+    keys.add("key-1")
+    connector = BotConnector()
+    connector.emails = {f"29:{p}": f"{p}@acme.example" for p in AAD}
+    async with TestServer(keys.app()) as key_server, TestServer(connector.app()) as bot_api:
+        keys.base_url = str(key_server.make_url("")).rstrip("/")
+        service_url = str(bot_api.make_url("/"))
+        policies, clock = Policies.of(build_policy(teams_policy)), Clock()
+        config = TeamsConfig(APP_ID, TENANT, f"{keys.base_url}/openid", LocalTokens())  # type: ignore[arg-type]
+        chat = TeamsChat(
+            Connector(config.tokens),
+            DatabaseDirectory(engine, clock),
+            APP_ID,
+            TENANT,
+            lambda: policies.current.policy,
+        )
+        h = Harness(engine, policies=policies, clock=clock, more_ports={"teams": chat})
+        app = web.Application()
+        add_teams_messages(app, config, h.runtime(), h.clock)
+        async with TestClient(TestServer(app)) as client:
+            yield TeamsWorld(h, keys, Tokens(keys), connector, service_url, client)
