@@ -104,6 +104,7 @@ class Call:
     path: str
     body: Any
     authorization: str | None
+    answered_id: str | None = None  # the id this stand-in gave what the call created
 
 
 @dataclass
@@ -164,10 +165,9 @@ class BotConnector:
         parts = request.path.strip("/").split("/")
         if request.method == "POST" and parts == ["v3", "conversations"]:
             return web.json_response({"id": f"a:chat-{body['members'][0]['id']}"}, status=201)
-        if request.method == "POST" and parts[-1] == "activities":
-            return web.json_response({"id": f"act-{next(self._ids)}"}, status=201)
-        if request.method == "POST" and len(parts) == 5 and parts[3] == "activities":
-            return web.json_response({"id": f"reply-{next(self._ids)}"}, status=201)
+        if request.method == "POST" and "activities" in parts:
+            call.answered_id = f"act-{next(self._ids)}"
+            return web.json_response({"id": call.answered_id}, status=201)
         if request.method == "PUT":
             return web.json_response({"id": parts[-1]})
         if request.method == "GET" and len(parts) == 5 and parts[3] == "members":

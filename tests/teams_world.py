@@ -148,7 +148,8 @@ class TeamsWorld:
         )
 
     def activity_id_of(self, card: Call) -> str:
-        return f"act-{self.connector.calls.index(card) + 1}"
+        assert card.answered_id is not None
+        return card.answered_id
 
     async def press(
         self, person: str, card: Call, verb: str, comment: str | None = None
