@@ -87,14 +87,22 @@ def member_email(connector: Connector) -> MemberEmail:
     return look_up
 
 
-async def _on_turn_error(context: TurnContext, error: Exception) -> None:
+async def on_turn_error(context: TurnContext, error: Exception) -> None:
     # The SDK's default replies with the exception's text; ours lets the route answer.
     raise error
 
 
+@dataclass(frozen=True)
+class TeamsEndpoint:
+    """What `/api/messages` is made of, for the regression guard of TEAMS-16."""
+
+    check: TokenCheck
+    adapter: CloudAdapter
+
+
 def add_teams_messages(
     app: web.Application, config: TeamsConfig, runtime: Runtime, clock: Callable[[], datetime]
-) -> CloudAdapter:
+) -> TeamsEndpoint:
     """`POST /api/messages`: our token checks, then the SDK's adapter, then the services."""
     service = runtime.service
 
@@ -106,14 +114,14 @@ def add_teams_messages(
     shell = ChatShell(service.handle, new_request_id, policy, service.waiting_on, service.card_for)
     agent = SignoffAgent(shell, identity, DatabaseDirectory(runtime.engine, clock))
     adapter = CloudAdapter(connection_manager=OneConnection(config.tokens))
-    adapter.on_turn_error = _on_turn_error
+    adapter.on_turn_error = on_turn_error
     check = TokenCheck(KeySet(config.metadata_url), config.app_id, {config.tenant_id})
 
     def count(status: int, kind: str) -> None:
         runtime.metrics.refused.labels(platform="teams", status=str(status), kind=kind).inc()
 
     app.router.add_post("/api/messages", teams_route(check, adapter, agent, count))
-    return adapter
+    return TeamsEndpoint(check, adapter)
 
 
 def teams_mount(config: TeamsConfig, clock: Callable[[], datetime]) -> Mount:

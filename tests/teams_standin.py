@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -96,6 +97,12 @@ class Tokens:
         return jwt.encode(
             body, signing_key, algorithm=algorithm, headers={"kid": self.kid, **(headers or {})}
         )
+
+
+def signed(claims: dict[str, Any], key: Any, kid: str = "key-1") -> str:
+    """RS256 over any claims at all, also those PyJWT would refuse to encode (a list `iss`)."""
+    payload = json.dumps(claims).encode()
+    return jwt.api_jws.PyJWS().encode(payload, key, "RS256", {"kid": kid})
 
 
 @dataclass

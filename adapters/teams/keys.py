@@ -1,7 +1,7 @@
 """The Bot Connector's signing keys, from its OpenID metadata; never imports `bot`.
 
 Fetched with aiohttp so a slow key server never blocks the event loop (TEAMS-12). Keys are
-kept for a day; a token naming a key we do not hold triggers at most one refetch per
+kept for a day; a token naming a key we do not hold triggers a refetch, at most one per
 `min_refetch` (TEAMS-10). With no keys at all and the key server down, callers get
 `KeysUnavailable` (a 503: retry later), never a verdict on the token (TEAMS-11).
 """
@@ -40,21 +40,28 @@ class KeySet:
     timeout: float = 10
     _keys: dict[str, SigningKey] = field(default_factory=dict)
     _fetched_at: float | None = None
+    _missed_at: float | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def get(self, kid: str) -> SigningKey | None:
         """The key named `kid`, or None when the key server does not know it either."""
-        if self._stale() or (kid not in self._keys and self._may_refetch()):
+        if self._stale() or self._missing(kid):
             async with self._lock:
-                if self._stale() or (kid not in self._keys and self._may_refetch()):
+                if self._stale():
+                    await self._refresh()
+                elif self._missing(kid):
+                    # Microsoft rolls keys; an unknown kid earns one refetch, but a stream of
+                    # made-up kids must not turn into a stream of fetches.
+                    self._missed_at = self.clock()
                     await self._refresh()
         return self._keys.get(kid)
 
     def _stale(self) -> bool:
         return self._fetched_at is None or self.clock() - self._fetched_at > self.keep_for
 
-    def _may_refetch(self) -> bool:
-        return self._fetched_at is None or self.clock() - self._fetched_at >= self.min_refetch
+    def _missing(self, kid: str) -> bool:
+        recently = self._missed_at is not None and self.clock() - self._missed_at < self.min_refetch
+        return kid not in self._keys and not recently
 
     async def _refresh(self) -> None:
         try:

@@ -47,13 +47,15 @@ def teams_route(
             return refuse(refusal.status, "token", refusal.reason)
         except KeysUnavailable:
             return web.json_response({"error": "signing keys unavailable"}, status=503)
-        body = await _activity_body(request)
+        body = await _json_object(request)
         if body is None:
-            return refuse(400, "shape", "not an activity")
+            return refuse(400, "shape", "not a JSON object")
         try:
             check.bind(claims, body)
         except Refused as refusal:
             return refuse(refusal.status, "binding", refusal.reason)
+        if not _is_activity(body):
+            return refuse(400, "shape", "not an activity")
         with warnings.catch_warnings():
             # The SDK reads the identity under this plain string key, not an aiohttp RequestKey.
             warnings.simplefilter("ignore", web.NotAppKeyWarning)
@@ -68,17 +70,25 @@ def teams_route(
     return handle
 
 
-async def _activity_body(request: web.Request) -> dict[str, Any] | None:
-    """The activity as JSON when it has what every activity needs, else None."""
-    raw = await request.read()
+async def _json_object(request: web.Request) -> dict[str, Any] | None:
     try:
-        body = json.loads(raw)
-        Activity.model_validate(body)
-    except (ValueError, ValidationError):
+        body = json.loads(await request.read())
+    except ValueError:
         return None
-    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-        return None
+    return body if isinstance(body, dict) else None
+
+
+def _is_activity(body: dict[str, Any]) -> bool:
+    """What the SDK needs to handle it without failing: a type and a conversation id."""
     conversation = body.get("conversation")
-    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
-        return None
-    return body
+    if not (
+        isinstance(body.get("type"), str)
+        and isinstance(conversation, dict)
+        and isinstance(conversation.get("id"), str)
+    ):
+        return False
+    try:
+        Activity.model_validate(body)
+    except (ValidationError, TypeError, ValueError):
+        return False
+    return True
