@@ -6,8 +6,9 @@ would, every request carrying a real RS256 token from the local key server.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +16,18 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from microsoft_agents.hosting.core import AgentAuthConfiguration
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.port import ChatPort
+from adapters.slack.chat import SlackChat
+from adapters.slack.signing import SigningSecrets
 from adapters.teams.chat import Connector, TeamsChat
+from bot.slack_mount import add_slack_events
 from bot.teams_directory import DatabaseDirectory
 from bot.teams_mount import TeamsConfig, add_teams_messages
 from tests.harness import Clock, Harness, Policies, build_policy
+from tests.slack_world import SECRET
 from tests.teams_standin import APP_ID, TENANT, BotConnector, Call, KeyServer, Tokens
 
 BOT_TOKEN = "bot-token-from-msal"
@@ -172,8 +179,13 @@ def _find_data(card: dict[str, Any], verb: str) -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-async def teams(engine: AsyncEngine) -> AsyncIterator[TeamsWorld]:
+@contextlib.asynccontextmanager
+async def open_teams_world(
+    engine: AsyncEngine,
+    change: Callable[[dict[str, Any]], None] = teams_policy,
+    slack: tuple[SlackChat, AsyncWebClient] | None = None,
+) -> AsyncIterator[TeamsWorld]:
+    """The Teams world; with `slack`, Slack's route and port beside it on the same app."""
     keys = KeyServer()
     keys.add("key-1")
     connector = BotConnector()
@@ -181,7 +193,7 @@ async def teams(engine: AsyncEngine) -> AsyncIterator[TeamsWorld]:
     async with TestServer(keys.app()) as key_server, TestServer(connector.app()) as bot_api:
         keys.base_url = str(key_server.make_url("")).rstrip("/")
         service_url = str(bot_api.make_url("/"))
-        policies, clock = Policies.of(build_policy(teams_policy)), Clock()
+        policies, clock = Policies.of(build_policy(change)), Clock()
         config = TeamsConfig(APP_ID, TENANT, f"{keys.base_url}/openid", LocalTokens())  # type: ignore[arg-type]
         chat = TeamsChat(
             Connector(config.tokens),
@@ -190,8 +202,20 @@ async def teams(engine: AsyncEngine) -> AsyncIterator[TeamsWorld]:
             TENANT,
             lambda: policies.current.policy,
         )
-        h = Harness(engine, policies=policies, clock=clock, more_ports={"teams": chat})
+        more: dict[str, ChatPort] = {"teams": chat}
+        if slack is None:
+            h = Harness(engine, policies=policies, clock=clock, more_ports=more)
+        else:
+            h = Harness(engine, policies=policies, clock=clock, chat=slack[0], more_ports=more)  # type: ignore[arg-type]
         app = web.Application()
         add_teams_messages(app, config, h.runtime(), h.clock)
+        if slack is not None:
+            add_slack_events(app, SigningSecrets(SECRET.encode()), slack[1], h.runtime(), "T0ACME")
         async with TestClient(TestServer(app)) as client:
             yield TeamsWorld(h, keys, Tokens(keys), connector, service_url, client)
+
+
+@pytest.fixture
+async def teams(engine: AsyncEngine) -> AsyncIterator[TeamsWorld]:
+    async with open_teams_world(engine) as world:
+        yield world
