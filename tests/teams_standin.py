@@ -120,12 +120,14 @@ class BotConnector:
 
     calls: list[Call] = field(default_factory=list)
     emails: dict[str, str] = field(default_factory=dict)  # member id -> email
-    _scripted: deque[tuple[str, int, dict[str, str]]] = field(default_factory=deque)
+    _scripted: deque[tuple[str, str, int, dict[str, str]]] = field(default_factory=deque)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    def script(self, method: str, status: int, headers: dict[str, str] | None = None) -> None:
-        """The next `method` call (POST, PUT, GET) answers `status` instead."""
-        self._scripted.append((method, status, headers or {}))
+    def script(
+        self, method: str, status: int, headers: dict[str, str] | None = None, path: str = ""
+    ) -> None:
+        """The next `method` call (POST, PUT, GET) whose path contains `path` answers `status`."""
+        self._scripted.append((method, path, status, headers or {}))
 
     def posts(self, conversation: str | None = None) -> list[Call]:
         """New messages sent (not replies), optionally to one conversation."""
@@ -163,8 +165,8 @@ class BotConnector:
         body = await request.json() if request.can_read_body else None
         call = Call(request.method, request.path, body, request.headers.get("Authorization"))
         self.calls.append(call)
-        for i, (method, status, headers) in enumerate(self._scripted):
-            if method == request.method:
+        for i, (method, path, status, headers) in enumerate(self._scripted):
+            if method == request.method and path in request.path:
                 del self._scripted[i]
                 return web.json_response(
                     {"error": {"code": str(status)}}, status=status, headers=headers

@@ -12,6 +12,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import aiohttp
 from microsoft_agents.activity import (
     Activity,
     AdaptiveCardInvokeResponse,
@@ -55,7 +56,7 @@ class SignoffAgent(ActivityHandler):
         try:
             parsed = parse(text)
         except GrammarError as error:
-            await turn_context.send_activity(error.message)
+            await _reply(turn_context, error.message)
             return
         delivery = ("teams", activity.id) if activity.id else None
         reply = await answer_text_command(self.shell, actor, parsed, delivery)
@@ -68,7 +69,7 @@ class SignoffAgent(ActivityHandler):
                 case _:
                     reply = "That command is not available in this version of Signoff yet."
         if reply:
-            await turn_context.send_activity(reply)
+            await _reply(turn_context, reply)
 
     async def on_adaptive_card_invoke(  # type: ignore[override]
         self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
@@ -122,6 +123,14 @@ class SignoffAgent(ActivityHandler):
             user_id=user if kind == "personal" else None,
             person=person,
         )
+
+
+async def _reply(turn_context: TurnContext, text: str) -> None:
+    """A reply after the command was handled; its failure must not fail the activity."""
+    try:
+        await turn_context.send_activity(text)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        log.warning("a Teams reply could not be sent (%s); the command itself was handled", error)
 
 
 def _location(activity: Activity) -> dict[str, str] | None:
