@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +30,8 @@ from bot.tables import outbox
 from workflows.policy import Policy
 
 log = logging.getLogger("signoff.outbox")
+
+DeadLetterHook = Callable[[AsyncConnection, Any, str, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class OutboxRelay:
     jitter: Callable[[], float] = field(default=lambda: random.uniform(0.5, 1.0))
     batch: int = 200
     crash: CrashPoint = no_faults
+    # Called in the transaction that dead-letters a row, so what it records commits with it.
+    on_dead: DeadLetterHook | None = None
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self) -> None:
@@ -256,6 +260,8 @@ class OutboxRelay:
                 .where(outbox.c.id == row.id)
                 .values(status="dead", attempts=row.attempts + 1, last_error=error[:2000])
             )
+            if self.on_dead is not None:
+                await self.on_dead(conn, row, error, now)
         self.metrics.dead.labels(platform=row.platform).inc()
         log.error(
             "outbox row %s to %s dead-lettered: %s. The decision it reports stands; "

@@ -47,5 +47,6 @@ async def build_runtime(
         crash=crash,
     )
     service = ApprovalService(engine, policies, list(ports), clock, metrics, relay.wake, crash)
+    relay.on_dead = service.undeliverable
     reviews = ReviewService(engine, policies, list(ports), clock, metrics, relay.wake)
     return Runtime(engine, policies, service, relay, metrics, reviews)

@@ -7,12 +7,13 @@ together or not at all; the relay is woken only after the commit.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -39,6 +40,7 @@ from workflows.machine import refuse_foreign_card, step
 from workflows.machine_types import Outcome
 from workflows.model import Actor, ApprovalRequest
 from workflows.policy import Policy
+from workflows.undeliverable import unreachable
 from workflows.waiting import waiting_on
 
 log = logging.getLogger("signoff.service")
@@ -127,6 +129,23 @@ class ApprovalService:
         if queued:
             self.on_commit()
         return len(claimed)
+
+    async def undeliverable(
+        self, conn: AsyncConnection, row: Any, error: str, now: datetime
+    ) -> None:
+        """A dead-lettered card to a person: the ledger records it and the requester is told."""
+        message = json.loads(row.message)
+        to = message.get("to") or {}
+        if message.get("kind") != "card" or to.get("kind") != "person" or not row.request_id:
+            return
+        state = await load_request(conn, row.request_id)
+        if state is None:
+            return
+        loaded = self.policies.current
+        why = error.removeprefix("permanent: ")
+        event, notice = unreachable(state, loaded.policy, to["key"], row.platform, why)
+        await append_events(conn, [event], now, loaded.digest)
+        await enqueue_effects(conn, [notice], loaded.policy, self.platforms, now)
 
     async def card_for(self, request_id: str, person: str | None) -> CardView | None:
         """The card `person` should see of the request now: theirs to answer, or read-only."""

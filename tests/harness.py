@@ -183,6 +183,7 @@ class Harness:
         self.service = ApprovalService(
             self.engine, self.policies, platforms, self.clock, self.metrics, self.relay.wake
         )
+        self.relay.on_dead = self.service.undeliverable
         self.reviews = ReviewService(
             self.engine, self.policies, platforms, self.clock, self.metrics, self.relay.wake
         )

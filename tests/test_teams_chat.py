@@ -67,7 +67,23 @@ async def test_dur_08_forbidden_and_not_found_are_dead_lettered(
     await teams.h.relay.drain()
     dead = [e for e in await errors(teams) if e[0] == "dead"]
     assert dead == [("dead", 1, f"permanent: Teams refused with {status}")]
-    assert [e[0] for e in await errors(teams)].count("sent") == 2  # the other approvers
+    assert teams.connector.cards(teams.chat_of("jae")) and teams.connector.cards(
+        teams.chat_of("lee")
+    )
+    # The requester hears who was not asked and why; the ledger keeps it for the auditors.
+    await teams.h.settle()
+    told = [c.body.get("text", "") for c in teams.connector.posts(teams.personal("soo"))]
+    assert any(
+        f"could not reach Mina Park on Microsoft Teams (Teams refused with {status})" in t
+        for t in told
+    )
+    entry = next(e for e in await teams.h.ledger() if e.action == "undeliverable")
+    assert entry.data == {
+        "person": "mina",
+        "platform": "teams",
+        "why": f"Teams refused with {status}",
+    }
+    assert await teams.h.chain_ok()
 
 
 async def test_someone_with_no_teams_id_is_known_by_email_and_reached_in_their_chat(
