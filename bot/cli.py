@@ -207,6 +207,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_teams_package(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.teams_package import write_package
+
+    app_id = args.app_id or settings.microsoft_app_id
+    if not app_id:
+        log.error("no app id: pass --app-id or set MICROSOFT_APP_ID (the bot's client id)")
+        return 2
+    try:
+        out = write_package(app_id.strip(), Path(args.output))
+    except ValueError as error:
+        log.error("%s", error)
+        return 2
+    print(
+        f"wrote {out}: upload it in Teams under Apps > Manage your apps > Upload an app, "
+        "or give it to your Teams administrator"
+    )
+    return 0
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -259,6 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--now", help="act as if it were this RFC 3339 time (default: now)")
     sweep.set_defaults(run=cmd_sweep)
+
+    teams = commands.add_parser("teams", help="Microsoft Teams")
+    teams_commands = teams.add_subparsers(dest="teams_command", required=True, metavar="SUBCOMMAND")
+    package = teams_commands.add_parser(
+        "package", help="write the Teams app package (manifest.json and icons) as a zip"
+    )
+    package.add_argument("--app-id", help="the bot's Entra client id (default: MICROSOFT_APP_ID)")
+    package.add_argument("--output", "-o", default="signoff-teams.zip", help="zip file to write")
+    package.set_defaults(run=cmd_teams_package)
     return parser
 
 
