@@ -300,3 +300,16 @@ async def test_teams_16_the_production_app_has_our_checks_in_front(teams: TeamsW
     async with TestClient(TestServer(app)) as client:
         response = await client.post("/api/messages", json=teams.activity("soo", text=DEPLOY))
         assert response.status == 401
+
+
+async def test_teams_14_a_redelivered_card_action_counts_once(teams: TeamsWorld) -> None:
+    await teams.say("soo", DEPLOY)
+    await teams.h.settle()
+    card = teams.card_in(teams.chat_of("mina"))
+    press = teams.invoke("mina", card, "signoff.approve")
+    first = await teams.send(press)
+    second = await teams.send(press)
+    assert (first.status, second.status) == (200, 200)
+    # The redelivery is answered with the card as it is now, and records nothing.
+    assert (await second.json())["value"]["actions"] == []
+    assert [e.action for e in await teams.h.ledger()] == ["requested", "approved"]
