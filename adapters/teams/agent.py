@@ -17,8 +17,10 @@ from microsoft_agents.activity import (
     Activity,
     AdaptiveCardInvokeResponse,
     AdaptiveCardInvokeValue,
+    InvokeResponse,
 )
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
+from pydantic import ValidationError
 
 from adapters.shell import ChatShell, answer_text_command
 from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card
@@ -71,12 +73,33 @@ class SignoffAgent(ActivityHandler):
         if reply:
             await _reply(turn_context, reply)
 
+    async def on_invoke_activity(  # type: ignore[override]
+        self, turn_context: TurnContext
+    ) -> InvokeResponse | None:
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            # Sign-in, task modules, message extensions: Signoff offers none of them. A clear
+            # "bad request" stops Teams retrying, where the SDK's 501 would look like our fault.
+            log.info("ignored a Teams invoke Signoff does not offer: %r", activity.name)
+            return InvokeResponse(status=int(HTTPStatus.BAD_REQUEST))
+        # Parsed here rather than by the SDK, whose error answer for a bad value is itself a 500.
+        try:
+            value = AdaptiveCardInvokeValue.model_validate(activity.value)
+        except (ValidationError, TypeError, ValueError):
+            value = None
+        if value is None or value.action is None or value.action.type != "Action.Execute":
+            answer = _error(HTTPStatus.BAD_REQUEST, "This is not a Signoff card action.")
+        else:
+            answer = await self.on_adaptive_card_invoke(turn_context, value)
+        body = answer.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return InvokeResponse(status=int(HTTPStatus.OK), body=body)
+
     async def on_adaptive_card_invoke(  # type: ignore[override]
         self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
     ) -> AdaptiveCardInvokeResponse:
         activity = turn_context.activity
         action = invoke_value.action
-        data: dict[str, Any] = dict(action.data or {}) if action else {}
+        data: dict[str, Any] = action.data if action and isinstance(action.data, dict) else {}
         verb = action.verb if action else None
         request_id, revision = data.get("r"), data.get("v")
         if not (

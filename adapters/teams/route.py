@@ -79,14 +79,14 @@ async def _json_object(request: web.Request) -> dict[str, Any] | None:
 
 
 def _is_activity(body: dict[str, Any]) -> bool:
-    """What the SDK needs to handle it without failing: a type and a conversation id."""
-    conversation = body.get("conversation")
-    if not (
-        isinstance(body.get("type"), str)
-        and isinstance(conversation, dict)
-        and isinstance(conversation.get("id"), str)
-    ):
+    """What the SDK needs to handle it without failing: a type, and the ids of the
+    conversation, the sender and the recipient (Teams always sends all four)."""
+    if not isinstance(body.get("type"), str):
         return False
+    for part in ("conversation", "from", "recipient"):
+        value = body.get(part)
+        if not (isinstance(value, dict) and isinstance(value.get("id"), str) and value["id"]):
+            return False
     try:
         Activity.model_validate(body)
     except (ValidationError, TypeError, ValueError):
