@@ -20,7 +20,6 @@ import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets, sign
+from bench.load import drive
 from bench.local import database_with_schema, serve_locally
 from bot.app import create_app
 from bot.policy_source import PolicyHolder
@@ -46,28 +46,6 @@ SECRET = "bench-signing-secret"
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.yaml"
 
 
-@dataclass(frozen=True)
-class Run:
-    name: str
-    seconds: float
-    latencies: list[float]
-    statuses: dict[int, int]
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
-
-    def line(self) -> str:
-        return (
-            f"  {self.name:<40}{self.rate:>9.0f}/s{self.percentile(0.5):>9.1f}"
-            f"{self.percentile(0.99):>9.1f}   {dict(sorted(self.statuses.items()))}"
-        )
-
-
 def signed(body: bytes) -> dict[str, str]:
     stamp = str(int(time.time()))
     return {
@@ -75,45 +53,6 @@ def signed(body: bytes) -> dict[str, str]:
         "X-Slack-Signature": sign(SECRET.encode(), stamp, body),
         "Content-Type": "application/x-www-form-urlencoded",
     }
-
-
-async def drive(
-    name: str,
-    url: str,
-    bodies: list[bytes],
-    concurrency: int,
-    per_second: float | None = None,
-) -> Run:
-    """Send every body once: `concurrency` workers, or at a fixed rate when `per_second`."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    queue = list(reversed(bodies))
-    started = time.perf_counter()
-
-    async def send(http: aiohttp.ClientSession, body: bytes) -> None:
-        sent = time.perf_counter()
-        async with http.post(url, data=body, headers=signed(body)) as response:
-            await response.read()
-            statuses[response.status] = statuses.get(response.status, 0) + 1
-        latencies.append(time.perf_counter() - sent)
-
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
-        if per_second is None:
-
-            async def worker() -> None:
-                while queue:
-                    await send(http, queue.pop())
-
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-        else:
-            tasks = []
-            for n, body in enumerate(bodies):
-                delay = started + n / per_second - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.ensure_future(send(http, body)))
-            await asyncio.gather(*tasks)
-    return Run(name, time.perf_counter() - started, latencies, statuses)
 
 
 def bare_bolt(client: AsyncWebClient) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -176,11 +115,11 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
         first, second = bodies[:requests], bodies[requests:]
         print("clicking", file=sys.stderr)
         baseline = await drive("baseline: bare bolt, ack only", f"{base}/bare/events", first,
-                               concurrency)  # fmt: skip
+                               signed, concurrency)  # fmt: skip
         ours = await drive(f"Signoff, concurrency {concurrency}", f"{base}/slack/events", first,
-                           concurrency)  # fmt: skip
+                           signed, concurrency)  # fmt: skip
         steady = await drive("Signoff, fixed 50 clicks/s", f"{base}/slack/events", second,
-                             concurrency, per_second=50)  # fmt: skip
+                             signed, concurrency, per_second=50)  # fmt: skip
     finally:
         await runner.cleanup()
         await api_runner.cleanup()

@@ -86,7 +86,12 @@ async def enqueue_effects(
                 for copy in copies.get(rid, []):
                     if copy["platform"] in enabled:
                         message = {"kind": "update", "chat_message_id": copy["id"]}
-                        add(copy["platform"], copy["destination_key"], rid, message)
+                        # Each card is its own queue: updates of one card stay in order, but
+                        # cards of other requests in the same chat need not wait behind it.
+                        # Platforms pace new messages per chat, not edits, and every update
+                        # renders the request as it is now.
+                        key = f"{copy['destination_key']}#card-{copy['id']}"
+                        add(copy["platform"], key, rid, message)
     if rows:
         await conn.execute(insert(outbox), rows)
     return len(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 import uuid
 from collections import defaultdict, deque
@@ -34,6 +35,10 @@ class SlackStandIn:
     _ts: int = 1_700_000_000
     # Added to every Web API answer, to stand for the network and Slack's own time.
     delay: float = 0.0
+    # Chance that a message post or update is answered 429 (Retry-After: 1) or 503 instead.
+    flaky_429: float = 0.0
+    flaky_503: float = 0.0
+    randomness: random.Random = field(default_factory=lambda: random.Random(7))
     # Socket Mode: the app's WebSocket once it connected, and acks by envelope id.
     socket: web.WebSocketResponse | None = None
     socket_connected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -129,6 +134,13 @@ class SlackStandIn:
         if self._scripted[method]:
             status, body, headers = self._scripted[method].popleft()
             return web.json_response(body, status=status, headers=headers)
+        if method in ("chat.postMessage", "chat.update"):
+            draw = self.randomness.random()
+            if draw < self.flaky_429:
+                body = {"ok": False, "error": "ratelimited"}
+                return web.json_response(body, status=429, headers={"Retry-After": "1"})
+            if draw < self.flaky_429 + self.flaky_503:
+                return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
         if method == "apps.connections.open":
             link = request.url.with_scheme("ws").with_path("/link").with_query(None)
             return web.json_response({"ok": True, "url": str(link)})

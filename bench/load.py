@@ -1,0 +1,72 @@
+"""The load generator the click benchmarks share: workers or a fixed rate, latencies, statuses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    seconds: float
+    latencies: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (
+            f"  {self.name:<40}{self.rate:>9.0f}/s{self.percentile(0.5):>9.1f}"
+            f"{self.percentile(0.99):>9.1f}   {dict(sorted(self.statuses.items()))}"
+        )
+
+
+async def drive(
+    name: str,
+    url: str,
+    bodies: list[bytes],
+    headers: Callable[[bytes], dict[str, str]],
+    concurrency: int,
+    per_second: float | None = None,
+) -> Run:
+    """Send every body once: `concurrency` workers, or at a fixed rate when `per_second`."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = list(reversed(bodies))
+    started = time.perf_counter()
+
+    async def send(http: aiohttp.ClientSession, body: bytes) -> None:
+        sent = time.perf_counter()
+        async with http.post(url, data=body, headers=headers(body)) as response:
+            await response.read()
+            statuses[response.status] = statuses.get(response.status, 0) + 1
+        latencies.append(time.perf_counter() - sent)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
+        if per_second is None:
+
+            async def worker() -> None:
+                while queue:
+                    await send(http, queue.pop())
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        else:
+            tasks = []
+            for n, body in enumerate(bodies):
+                delay = started + n / per_second - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.ensure_future(send(http, body)))
+            await asyncio.gather(*tasks)
+    return Run(name, time.perf_counter() - started, latencies, statuses)
