@@ -2,7 +2,9 @@
 
 Twenty signed clicks a second over real HTTP for `SIGNOFF_DRILL_SECONDS` (two minutes unless
 set), one in ten a redelivery of an earlier click, while the Slack stand-in answers 5 % of
-posts and updates with a 429 and 1 % with a 503. Each request needs two approvals and gets
+posts and updates with a 429 and 1 % with a 503. The clicks are spread over twenty systems,
+each with its own approvers and Informed channel, as in a busy workspace: one chat cannot take
+more than Slack's one message a second in any case. Each request needs two approvals and gets
 three, so the third always arrives at a decided request. Passing means: no 5xx from us, no
 vote counted twice, every request decided once, the ledger verifies, and the outbox drains
 within a minute after the load stops.
@@ -15,6 +17,7 @@ import os
 import random
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -25,7 +28,7 @@ from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets
 from bot.slack_mount import add_slack_events
 from bot.tables import votes
-from tests.harness import Harness
+from tests.harness import Harness, Policies, build_policy
 from tests.slack_standin import SlackStandIn
 from tests.slack_world import SECRET, SlackWorld
 from workflows.model import Status
@@ -33,7 +36,31 @@ from workflows.model import Status
 SECONDS = float(os.environ.get("SIGNOFF_DRILL_SECONDS", "120"))
 RATE = 20
 DUPLICATES = 0.10
-APPROVERS = {"U0MINA": "D0MINA", "U0JAE": "D0JAE", "U0LEE": "D0LEE"}
+SYSTEMS = 20
+REQUESTERS = 10
+
+
+def spread_out(raw: dict[str, Any]) -> None:
+    """Twenty systems, each with its own three approvers and Informed channel, and ten
+    engineers asking: a busy workspace, where no one chat gets more than Slack allows it."""
+    engineers = [f"eng{n}" for n in range(REQUESTERS)]
+    for person in engineers:
+        raw["people"][person] = {"name": person, "email": f"{person}@acme.example",
+                                 "slack": f"U0{person.upper()}"}  # fmt: skip
+    raw["roles"]["ml-engineer"]["members"] = engineers
+    for n in range(SYSTEMS):
+        approvers = [f"s{n}a{k}" for k in range(3)]
+        for person in approvers:
+            raw["people"][person] = {"name": person, "email": f"{person}@acme.example",
+                                     "slack": f"U0{person.upper()}"}  # fmt: skip
+        raw["roles"][f"owners-{n}"] = {"members": approvers}
+        raw["channels"][f"drill-{n}"] = {"slack": f"C0DRILL{n}"}
+        raw["systems"][f"sys-{n}"] = {
+            "name": f"System {n}",
+            "tier": "limited",  # a quorum of two
+            "raci": {"deploy": {"responsible": ["ml-engineer"], "accountable": f"owners-{n}",
+                                "informed": [f"#drill-{n}"]}},
+        }  # fmt: skip
 
 
 class WallClock:
@@ -56,7 +83,12 @@ async def test_a_reduced_test_l_loses_nothing_and_counts_nothing_twice(
     standin = SlackStandIn()
     async with TestServer(standin.app()) as api:
         client = make_client("xoxb-drill", str(api.make_url("/api/")))
-        h = Harness(engine, chat=SlackChat(client), clock=WallClock())  # type: ignore[arg-type]
+        h = Harness(
+            engine,
+            policies=Policies.of(build_policy(spread_out)),
+            chat=SlackChat(client),
+            clock=WallClock(),  # type: ignore[arg-type]
+        )
         app = web.Application()
         add_slack_events(app, SigningSecrets(SECRET.encode()), client, h.runtime(), "T0ACME")
         async with TestClient(TestServer(app)) as http:
@@ -71,19 +103,19 @@ async def test_a_reduced_test_l_loses_nothing_and_counts_nothing_twice(
 
 
 async def drill(world: SlackWorld, h: Harness, standin: SlackStandIn) -> None:
-    requests = int(SECONDS * RATE * (1 - DUPLICATES) / len(APPROVERS)) + 1
-    opened = [await h.open("soo", system="support-bot") for _ in range(requests)]
-    await until_drained(h, 120)
-    cards = {
-        (user, card.args["blocks"][-1]["block_id"].split(":")[1]): card
-        for user, dm in APPROVERS.items()
-        for card in standin.called("chat.postMessage")
-        if card.args["channel"] == dm
-    }
-    chooser = random.Random(11)
-    clicks = [
-        world.click_body(user, cards[(user, r)], "approve") for r in opened for user in APPROVERS
+    requests = int(SECONDS * RATE * (1 - DUPLICATES) / 3) + 1
+    opened = [
+        await h.open(f"eng{n % REQUESTERS}", system=f"sys-{n % SYSTEMS}") for n in range(requests)
     ]
+    await until_drained(h, 300)
+    # Every approver card: the DM it went to names the approver who clicks it.
+    clicks = [
+        world.click_body("U" + card.args["channel"][1:], card, "approve")
+        for card in standin.called("chat.postMessage")
+        if card.args.get("blocks") and card.args["channel"].startswith("D0S")
+    ]
+    assert len(clicks) == 3 * requests
+    chooser = random.Random(11)
     chooser.shuffle(clicks)
 
     standin.flaky_429, standin.flaky_503 = 0.05, 0.01
