@@ -54,3 +54,10 @@ async def answer_text_command(
 def _reply(outcome: Outcome) -> str:
     """What to say back; nothing at all to a redelivery, which was answered the first time."""
     return "" if outcome.code == "duplicate" else outcome.message
+
+
+def private_note(outcome: Outcome) -> str | None:
+    """What only the person who pressed a button should read: a refusal, or "you already did"."""
+    if not outcome.ok or outcome.code in ("already-voted", "already-answered"):
+        return outcome.message
+    return None

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.port import ServiceUnavailable
-from adapters.shell import ChatShell, answer_text_command
+from adapters.shell import ChatShell, answer_text_command, private_note
 from adapters.slack.actions import ButtonPress, NotOurs, dig, read_button_press, text_at
 from adapters.slack.blocks import escape
 from adapters.slack.forms import (
@@ -173,12 +173,10 @@ def build_bolt(
             location=press.location,
         )
         outcome = await shell.dispatch(command, ("slack", press.delivery_key))
-        if not outcome.ok or outcome.code in ("already-voted", "already-answered"):
+        if (note := private_note(outcome)) is not None:
             await _quietly(
                 client.chat_postEphemeral(
-                    channel=press.location["channel"],
-                    user=press.user_id,
-                    text=escape(outcome.message),
+                    channel=press.location["channel"], user=press.user_id, text=escape(note)
                 )
             )
 

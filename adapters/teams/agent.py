@@ -22,7 +22,7 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from pydantic import ValidationError
 
-from adapters.shell import ChatShell, answer_text_command
+from adapters.shell import ChatShell, answer_text_command, private_note
 from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card
 from adapters.teams.chat import teams_ids
 from adapters.teams.directory import ConversationRef, Directory
@@ -121,9 +121,8 @@ class SignoffAgent(ActivityHandler):
                 comment=comment.strip() or None if isinstance(comment, str) else None,
                 location=_location(activity),
             )
-            outcome = await self.shell.dispatch(command, ("teams", activity.id or ""))
-            if not outcome.ok or outcome.code in ("already-voted", "already-answered"):
-                note = outcome.message
+            delivery = ("teams", activity.id) if activity.id else None
+            note = private_note(await self.shell.dispatch(command, delivery))
         view = await self.shell.card_for(request_id, actor.person)
         if view is None:
             return _error(HTTPStatus.NOT_FOUND, f"There is no request {request_id}.")

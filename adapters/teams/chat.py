@@ -124,8 +124,8 @@ class TeamsChat:
         )
 
     async def _conversation_for(self, to: Destination) -> tuple[str, str]:
-        service_url = await self.directory.service_url(self.tenant_id)
         if to.kind == "channel":
+            service_url = await self.directory.service_url(self.tenant_id)
             if to.platform_id is None or service_url is None:
                 raise PermanentFailure(_unreachable(to, service_url))
             return service_url, to.platform_id
@@ -138,6 +138,7 @@ class TeamsChat:
         known = await self.directory.personal(user)
         if known is not None:
             return known.service_url, known.conversation_id
+        service_url = await self.directory.service_url(self.tenant_id)
         if service_url is None:
             raise PermanentFailure(_unreachable(to, service_url))
         return service_url, await self._open_chat(service_url, user, to)
