@@ -6,7 +6,7 @@ Imports `workflows` only; never `bot`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from workflows.cards import CardView
 
@@ -65,6 +65,35 @@ class ChatPort(Protocol):
 
     async def update(self, ref: MessageRef, message: OutgoingMessage) -> None:
         """Replace a message we sent earlier; must be safe to repeat."""
+        ...
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    """An incident's room: made once by name, with its topic and a pinned first message."""
+
+    name: str
+    private: bool
+    topic: str
+    first_message: str
+
+
+@runtime_checkable
+class RoomPort(Protocol):
+    """A platform that can make incident rooms (Slack channels, Teams channels)."""
+
+    async def open_room(self, spec: RoomSpec) -> MessageRef:
+        """Make the room, or adopt the one of that name; set its topic; pin the first message."""
+        ...
+
+    async def invite(self, room: MessageRef, to: Destination) -> None:
+        """Add one person to the room; must be safe to repeat."""
+        ...
+
+    async def post_in_room(self, room: MessageRef, text: str) -> None: ...
+
+    async def announce_room(self, to: Destination, text: str, room: MessageRef) -> MessageRef:
+        """Post `text` (plain, escaped) and a link to the room (the platform's own markup)."""
         ...
 
 

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 
 from workflows.cards import CardView
 from workflows.commands import Cancel, Command, OpenRequest
-from workflows.grammar import CancelRequest, Deploy, Help, ShowRaci, ShowStatus, help_text
+from workflows.grammar import (
+    CancelRequest,
+    CloseIncident,
+    Deploy,
+    Help,
+    OpenIncident,
+    ShowRaci,
+    ShowStatus,
+    help_text,
+)
+from workflows.incidents import EndIncident, IncidentCommand, StartIncident
 from workflows.machine_types import Outcome
 from workflows.model import Actor
 from workflows.policy import Policy
@@ -22,6 +32,8 @@ class ChatShell:
     waiting_on: Callable[[Actor], Awaitable[str]]
     # The card a person should see of a request now, or None when there is no such request.
     card_for: Callable[[str, str | None], Awaitable[CardView | None]]
+    incident: Callable[[IncidentCommand], Awaitable[Outcome]]
+    new_incident_id: Callable[[], str]
 
 
 async def answer_text_command(
@@ -48,6 +60,19 @@ async def answer_text_command(
             return await shell.waiting_on(actor)
         case Help(topic=topic):
             return help_text(topic)
+        case OpenIncident(system=system, severity=severity, summary=summary):
+            start = StartIncident(
+                incident_id=shell.new_incident_id(),
+                number=0,  # the shell counts the day's incidents
+                actor=actor,
+                system=system,
+                severity=severity,
+                summary=summary,
+            )
+            return (await shell.incident(start)).message
+        case CloseIncident(incident_id=incident_id, summary=summary):
+            end = EndIncident(incident_id=incident_id, actor=actor, summary=summary)
+            return (await shell.incident(end)).message
     return None
 
 

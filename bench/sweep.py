@@ -28,6 +28,7 @@ from bench.generate import generated_policy
 from bench.local import database_with_schema
 from bot.app import Runtime
 from bot.database import create_engine
+from bot.incident_service import IncidentService
 from bot.metrics import Metrics
 from bot.outbox import OutboxRelay
 from bot.review_service import ReviewService
@@ -99,6 +100,7 @@ async def main(database: str | None, systems: int, requests: int) -> int:
         relay,
         metrics,
         ReviewService(engine, policies, ["slack"], clock, metrics),
+        IncidentService(engine, policies, ["slack"], clock, metrics),
     )
     try:
         await open_requests(engine, policy, policies.current.digest, requests)

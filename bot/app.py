@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.incident_service import IncidentService
 from bot.metrics import Metrics
 from bot.outbox import OutboxRelay
 from bot.review_service import ReviewService
@@ -35,6 +36,7 @@ class Runtime:
     relay: OutboxRelay
     metrics: Metrics
     reviews: ReviewService
+    incidents: IncidentService
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

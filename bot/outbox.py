@@ -10,6 +10,7 @@ between the platform call and marking the row sent repeats the call (updates are
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -24,7 +25,10 @@ from sqlalchemy.orm import aliased
 from adapters.port import ChatPort, PermanentFailure, RateLimited, TemporaryFailure
 from bot.compose import NothingToSend, compose
 from bot.faults import CrashPoint, no_faults
+from bot.incident_routing import ROOM_KINDS
+from bot.incident_store import record_room, room_of
 from bot.metrics import Metrics
+from bot.room_delivery import RoomNotReady, deliver_room_task, wake_room_tasks
 from bot.store import record_card_location
 from bot.tables import outbox
 from workflows.policy import Policy
@@ -160,18 +164,24 @@ class OutboxRelay:
             return await self._dead(row, now, f"platform {row.platform} is not enabled")
         policy = self.policy()
         try:
-            async with self.engine.connect() as conn:
-                to, ref, message, decoded = await compose(
-                    conn, policy, row.platform, row.request_id, row.message
-                )
-            if ref is not None:
-                await port.update(ref, message)
-                new_ref = None
+            decoded = json.loads(row.message)
+            if decoded["kind"] in ROOM_KINDS:
+                new_ref = await deliver_room_task(self.engine, port, policy, row.platform, decoded)
             else:
-                assert to is not None
-                new_ref = await port.post(to, message)
+                async with self.engine.connect() as conn:
+                    to, ref, message, decoded = await compose(
+                        conn, policy, row.platform, row.request_id, row.message
+                    )
+                if ref is not None:
+                    await port.update(ref, message)
+                    new_ref = None
+                else:
+                    assert to is not None
+                    new_ref = await port.post(to, message)
         except NothingToSend as error:
             return await self._dead(row, now, str(error))
+        except RoomNotReady:
+            return await self._wait(row, now)
         except PermanentFailure as error:
             return await self._dead(row, now, f"permanent: {error}")
         except RateLimited as error:
@@ -210,6 +220,9 @@ class OutboxRelay:
             )
             if self.retry.pace:
                 await self._pace(conn, row.destination_key, now + self.retry.pace)
+            if ref is not None and message["kind"] == "room":
+                await record_room(conn, message["incident_id"], row.platform, ref, now)
+                await wake_room_tasks(conn, message["incident_id"], row.platform, now)
             if ref is not None and message["kind"] == "card":
                 to = message["to"]
                 await record_card_location(
@@ -223,6 +236,21 @@ class OutboxRelay:
                     now=now,
                 )
         self.metrics.delivered.labels(platform=row.platform).inc()
+
+    async def _wait(self, row: Any, now: datetime) -> str:
+        """Not a failure: the row needs its incident's room, whose row will wake it.
+
+        The room may have been made while this row was being tried; then it is due at once.
+        """
+        incident = json.loads(row.message)["incident_id"]
+        async with self.engine.begin() as conn:
+            made = await room_of(conn, incident, row.platform) is not None
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row.id)
+                .values(next_attempt_at=now if made else now + self.retry.base)
+            )
+        return "retried"
 
     async def _backoff(self, row: Any, now: datetime, reason: str, error: str) -> str:
         attempts = row.attempts + 1

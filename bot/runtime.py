@@ -11,15 +11,18 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.port import ChatPort
+from adapters.shell import ChatShell
 from bot.app import Runtime
 from bot.database import create_engine
 from bot.faults import crash_at
+from bot.incident_service import IncidentService, new_incident_id
 from bot.metrics import Metrics
 from bot.outbox import OutboxRelay, RetryPolicy
 from bot.policy_source import PolicyHolder
 from bot.review_service import ReviewService
-from bot.service import ApprovalService
+from bot.service import ApprovalService, new_request_id
 from bot.settings import Settings
+from workflows.policy import Policy
 
 
 async def build_runtime(
@@ -49,4 +52,23 @@ async def build_runtime(
     service = ApprovalService(engine, policies, list(ports), clock, metrics, relay.wake, crash)
     relay.on_dead = service.undeliverable
     reviews = ReviewService(engine, policies, list(ports), clock, metrics, relay.wake)
-    return Runtime(engine, policies, service, relay, metrics, reviews)
+    incidents = IncidentService(engine, policies, list(ports), clock, metrics, relay.wake)
+    return Runtime(engine, policies, service, relay, metrics, reviews, incidents)
+
+
+def chat_shell(runtime: Runtime) -> ChatShell:
+    """What every chat adapter gets from the shell: the services, as plain callables."""
+    service = runtime.service
+
+    def policy() -> Policy:
+        return runtime.policies.current.policy
+
+    return ChatShell(
+        dispatch=service.handle,
+        new_request_id=new_request_id,
+        policy=policy,
+        waiting_on=service.waiting_on,
+        card_for=service.card_for,
+        incident=runtime.incidents.handle,
+        new_incident_id=new_incident_id,
+    )

@@ -15,7 +15,6 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.shell import ChatShell
 from adapters.slack.app import build_bolt, slack_route
 from adapters.slack.chat import lookup_client, make_client
 from adapters.slack.gate import RefusalCounter
@@ -25,7 +24,7 @@ from adapters.slack.signing import SigningSecrets
 from bot.app import Mount, Runtime
 from bot.metrics import Metrics
 from bot.review_service import new_review_id
-from bot.service import new_request_id
+from bot.runtime import chat_shell
 from bot.settings import Settings
 from workflows.policy import Policy
 
@@ -72,13 +71,13 @@ def add_slack_events(
 
 def slack_bolt(client: AsyncWebClient, runtime: Runtime, team_id: str | None = None) -> AsyncApp:
     """The bolt app with our listeners, shared by the HTTP route and Socket Mode."""
-    service, reviews = runtime.service, runtime.reviews
+    reviews = runtime.reviews
 
     def policy() -> Policy:
         return runtime.policies.current.policy
 
     identity = SlackIdentity(lookup_client(client), policy, team_id)
-    shell = ChatShell(service.handle, new_request_id, policy, service.waiting_on, service.card_for)
+    shell = chat_shell(runtime)
     review_shell = ReviewShell(
         reviews.handle, reviews.open_review, reviews.list_text, new_review_id, policy
     )

@@ -186,6 +186,31 @@ teams_conversations = Table(
 )
 
 
+# Incidents: `open_system` holds the system while the incident is open and NULL once closed,
+# so its unique constraint allows one open incident per system, however many triggers race.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("system", String(64), nullable=False, index=True),
+    Column("open_system", String(64), nullable=True, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Each incident's room on each platform, once made (a Slack channel id, a Teams channel).
+incident_rooms = Table(
+    "incident_rooms",
+    metadata,
+    Column("incident_id", String(40), primary_key=True),
+    Column("platform", String(16), primary_key=True),
+    Column("ref", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+
 def seed_ledger_head(target: Table, connection: Any, **_: Any) -> None:
     """The chain starts at the genesis hash; migrations seed the same row."""
     connection.execute(target.insert().values(id=1, seq=0, hash="0" * 64))

@@ -21,7 +21,6 @@ from microsoft_agents.hosting.core.authorization import AuthTypes
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.port import ChatPort
-from adapters.shell import ChatShell
 from adapters.teams.agent import SignoffAgent
 from adapters.teams.chat import Connector, TeamsChat
 from adapters.teams.connections import OneConnection
@@ -30,7 +29,7 @@ from adapters.teams.keys import KeySet
 from adapters.teams.route import teams_route
 from adapters.teams.token_check import TokenCheck
 from bot.app import Mount, Runtime
-from bot.service import new_request_id
+from bot.runtime import chat_shell
 from bot.settings import Settings
 from bot.teams_directory import DatabaseDirectory
 from workflows.policy import Policy
@@ -104,14 +103,13 @@ def add_teams_messages(
     app: web.Application, config: TeamsConfig, runtime: Runtime, clock: Callable[[], datetime]
 ) -> TeamsEndpoint:
     """`POST /api/messages`: our token checks, then the SDK's adapter, then the services."""
-    service = runtime.service
 
     def policy() -> Policy:
         return runtime.policies.current.policy
 
     connector = Connector(config.tokens)
     identity = TeamsIdentity(policy, member_email(connector))
-    shell = ChatShell(service.handle, new_request_id, policy, service.waiting_on, service.card_for)
+    shell = chat_shell(runtime)
     agent = SignoffAgent(shell, identity, DatabaseDirectory(runtime.engine, clock))
     adapter = CloudAdapter(connection_manager=OneConnection(config.tokens))
     adapter.on_turn_error = on_turn_error

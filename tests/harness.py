@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.fake import FakeChat
 from adapters.port import ChatPort
 from bot.app import Runtime
+from bot.incident_service import IncidentService
 from bot.ledger_store import row_to_entry
 from bot.metrics import Metrics
 from bot.outbox import OutboxRelay, RetryPolicy
@@ -184,6 +185,9 @@ class Harness:
             self.engine, self.policies, platforms, self.clock, self.metrics, self.relay.wake
         )
         self.relay.on_dead = self.service.undeliverable
+        self.incidents = IncidentService(
+            self.engine, self.policies, platforms, self.clock, self.metrics, self.relay.wake
+        )
         self.reviews = ReviewService(
             self.engine, self.policies, platforms, self.clock, self.metrics, self.relay.wake
         )
@@ -191,7 +195,13 @@ class Harness:
     def runtime(self) -> Runtime:
         """What the HTTP app and the sweeps share, around this harness's parts."""
         return Runtime(
-            self.engine, self.policies, self.service, self.relay, self.metrics, self.reviews
+            self.engine,
+            self.policies,
+            self.service,
+            self.relay,
+            self.metrics,
+            self.reviews,
+            self.incidents,
         )
 
     async def settle(self) -> None:

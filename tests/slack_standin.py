@@ -29,6 +29,8 @@ class SlackStandIn:
     calls: list[Call] = field(default_factory=list)
     users_by_email: dict[str, str] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels_by_name: dict[str, str] = field(default_factory=dict)
+    uninvitable: dict[str, str] = field(default_factory=dict)  # user -> the error invites get
     _scripted: dict[str, deque[tuple[int, dict[str, Any], dict[str, str]]]] = field(
         default_factory=lambda: defaultdict(deque)
     )
@@ -169,6 +171,21 @@ class SlackStandIn:
             if profile is None:
                 return {"ok": False, "error": "user_not_found"}
             return {"ok": True, "user": {"id": args["user"], **profile}}
+        if method == "conversations.create":
+            name = args["name"]
+            if name in self.channels_by_name:
+                return {"ok": False, "error": "name_taken"}
+            self.channels_by_name[name] = f"C0INC{len(self.channels_by_name) + 1}"
+            return {"ok": True, "channel": {"id": self.channels_by_name[name], "name": name}}
+        if method == "conversations.list":
+            listed = [{"id": i, "name": n} for n, i in self.channels_by_name.items()]
+            return {"ok": True, "channels": listed, "response_metadata": {"next_cursor": ""}}
+        if method == "conversations.invite":
+            if args["users"] in self.uninvitable:
+                return {"ok": False, "error": self.uninvitable[args["users"]]}
+            return {"ok": True, "channel": {"id": args["channel"]}}
+        if method in ("conversations.setTopic", "conversations.setPurpose", "pins.add"):
+            return {"ok": True}
         if method == "auth.test":
             return {"ok": True, "user_id": "U0SIGNOFF", "team_id": "T0ACME"}
         return {"ok": False, "error": "unknown_method"}

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.harness import T0, actor, build_policy
-from workflows.commands import Action, Answer, Cancel, Command, OpenRequest, Tick
+from workflows.commands import Action, Answer, Cancel, Command, Freeze, OpenRequest, Thaw, Tick
 from workflows.machine import TRANSITIONS, step
 from workflows.model import TERMINAL, ApprovalRequest, Status, Verdict, Vote
 
@@ -49,6 +49,8 @@ COMMANDS: dict[Action, Command] = {
     ),
     Action.CANCEL: Cancel(request_id="R1", actor=actor("soo")),
     Action.TICK: Tick(request_id="R1"),
+    Action.FREEZE: Freeze(request_id="R1", incident_id="I1"),
+    Action.THAW: Thaw(request_id="R1", incident_id="I1"),
 }
 
 # (status, action) -> (outcome code, status afterwards, audit actions)
@@ -61,12 +63,17 @@ EXPECTED: dict[tuple[Status, Action], tuple[str, Status, list[str]]] = {
     (Status.PENDING, Action.RAISE_CONCERN): ("not-consulted", Status.PENDING, ["denied"]),
     (Status.PENDING, Action.CANCEL): ("cancelled", Status.CANCELLED, ["cancelled"]),
     (Status.PENDING, Action.TICK): ("nothing-due", Status.PENDING, []),
+    (Status.PENDING, Action.FREEZE): ("frozen", Status.PENDING, ["frozen"]),
+    # Thawing a request no incident froze changes nothing.
+    (Status.PENDING, Action.THAW): ("nothing-due", Status.PENDING, []),
 }
 for _status in TERMINAL:
     for _action in Action:
         EXPECTED[(_status, _action)] = {
             Action.OPEN: ("duplicate-id", _status, []),
             Action.TICK: ("nothing-due", _status, []),
+            Action.FREEZE: ("nothing-due", _status, []),
+            Action.THAW: ("nothing-due", _status, []),
         }.get(_action, ("decided", _status, ["denied"]))
 
 
@@ -84,7 +91,7 @@ def test_pair(status: Status, action: Action) -> None:
     assert result.outcome.code == code
     assert result.state is not None and result.state.status is after
     assert [e.action for e in result.audit] == audit
-    if after is status and action is not Action.APPROVE:
+    if after is status and action not in (Action.APPROVE, Action.FREEZE):
         assert result.state == before  # a refusal or no-op never changes the request
 
 
@@ -132,3 +139,22 @@ def test_opening_an_unknown_system_names_the_known_ones() -> None:
 def test_answers_to_an_unknown_request_are_refused() -> None:
     result = step(None, COMMANDS[Action.APPROVE], POLICY, T0, DIGEST)
     assert result.outcome.code == "unknown-request" and result.audit == ()
+
+
+def test_a_frozen_request_keeps_its_votes_refuses_approval_and_thaws() -> None:
+    state = _pending()
+    voted = step(state, COMMANDS[Action.APPROVE], POLICY, T0, DIGEST).state
+    assert voted is not None and len(voted.approvals) == 1
+    frozen = step(voted, COMMANDS[Action.FREEZE], POLICY, T0, DIGEST)
+    assert frozen.state is not None and frozen.state.frozen_by == "I1"
+    assert frozen.state.approvals == voted.approvals
+    assert frozen.state.revision == voted.revision + 1
+    mina = Answer(request_id="R1", actor=actor("mina"), verdict=Verdict.APPROVE)
+    refused = step(frozen.state, mina, POLICY, T0, DIGEST)
+    assert refused.outcome.code == "frozen" and refused.state == frozen.state
+    # Another incident's thaw does not lift this one's freeze; its own does.
+    other = Thaw(request_id="R1", incident_id="I2")
+    assert step(frozen.state, other, POLICY, T0, DIGEST).state == frozen.state
+    thawed = step(frozen.state, COMMANDS[Action.THAW], POLICY, T0, DIGEST)
+    assert thawed.state is not None and thawed.state.frozen_by is None
+    assert step(thawed.state, mina, POLICY, T0, DIGEST).outcome.code == "approved"

@@ -56,7 +56,7 @@ async def test_upgrade_an_empty_database_to_head(
     caplog.set_level(logging.INFO, logger="signoff.db")
     assert await current_revision(empty_database_url) is None
     await upgrade(empty_database_url)
-    assert await current_revision(empty_database_url) == head_revision() == "0003"
+    assert await current_revision(empty_database_url) == head_revision() == "0004"
     assert _step_lines(caplog) == [
         "database migrated from empty to 0001: "
         "The initial schema: requests, votes, deliveries, outbox, card copies, the ledger.",
@@ -65,6 +65,8 @@ async def test_upgrade_an_empty_database_to_head(
         "database migrated from 0002 to 0003: "
         "Teams conversations the bot has seen: service URLs and personal chats for proactive "
         "posts.",
+        "database migrated from 0003 to 0004: "
+        "Incidents and their rooms: one open incident per system.",
     ]
     engine = create_engine(empty_database_url)
     try:
@@ -77,7 +79,7 @@ async def test_upgrade_an_empty_database_to_head(
     caplog.clear()
     await upgrade(empty_database_url)  # a second run changes nothing
     assert _step_lines(caplog) == []
-    assert await current_revision(empty_database_url) == "0003"
+    assert await current_revision(empty_database_url) == "0004"
     assert await _scalar(empty_database_url, "SELECT count(*) FROM ledger_head") == 1
     assert await check_drift(empty_database_url) == []
 
@@ -154,8 +156,8 @@ async def test_upgrades_in_one_process_take_turns(
 ) -> None:
     caplog.set_level(logging.INFO, logger="signoff.db")
     await asyncio.gather(upgrade(empty_database_url), upgrade(empty_database_url))
-    assert len(_step_lines(caplog)) == 3  # each step once, not once per upgrader
-    assert await current_revision(empty_database_url) == "0003"
+    assert len(_step_lines(caplog)) == 4  # each step once, not once per upgrader
+    assert await current_revision(empty_database_url) == "0004"
 
 
 REPLICA = """
@@ -195,8 +197,8 @@ async def test_replicas_upgrading_at_once_both_succeed(empty_database_url: str) 
     logs = [stdout.decode() for stdout, _ in outputs]
     assert [replica.returncode for replica in replicas] == [0] * len(replicas), logs
     # Each step is applied by exactly one replica.
-    assert sum(log.count("signoff.db database migrated") for log in logs) == 3, logs
-    assert await current_revision(empty_database_url) == "0003"
+    assert sum(log.count("signoff.db database migrated") for log in logs) == 4, logs
+    assert await current_revision(empty_database_url) == "0004"
     assert await _scalar(empty_database_url, "SELECT count(*) FROM ledger_head") == 1
 
 
@@ -215,14 +217,14 @@ def test_the_alembic_command_runs_without_an_event_loop(tmp_path: Path) -> None:
     command.upgrade(config, "head")
     command.check(config)  # raises when autogenerate would write a migration
     with sqlite3.connect(database) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
         assert conn.execute("SELECT id, seq, hash FROM ledger_head").fetchall() == [
             (1, 0, GENESIS_HASH)
         ]
     conn.close()
 
 
-HEAD = "0003"
+HEAD = "0004"
 SECOND_REVISION = '''\
 """{doc}"""
 

@@ -17,6 +17,8 @@ class Action(StrEnum):
     RAISE_CONCERN = "concern"
     CANCEL = "cancel"
     TICK = "tick"
+    FREEZE = "freeze"
+    THAW = "thaw"
 
 
 class _Command(BaseModel):
@@ -34,6 +36,8 @@ class OpenRequest(_Command):
     environment: str | None = None
     reason: str | None = None
     on_behalf_of: str | None = None
+    # Set by the shell, never by an adapter: the open incident on the system, if any.
+    frozen_by: str | None = None
 
     @property
     def action(self) -> Action:
@@ -81,4 +85,24 @@ class Tick(_Command):
         return Action.TICK
 
 
-Command = OpenRequest | Answer | Cancel | Tick
+class Freeze(_Command):
+    """An incident opened on the request's system: hold its approval until it closes."""
+
+    incident_id: str
+
+    @property
+    def action(self) -> Action:
+        return Action.FREEZE
+
+
+class Thaw(_Command):
+    """The incident that froze the request was closed."""
+
+    incident_id: str
+
+    @property
+    def action(self) -> Action:
+        return Action.THAW
+
+
+Command = OpenRequest | Answer | Cancel | Tick | Freeze | Thaw

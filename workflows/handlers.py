@@ -173,6 +173,30 @@ def tick(ctx: Context) -> Step:
     return Step.unchanged(state, Outcome(True, "nothing-due", "Nothing is due."))
 
 
+def freeze(ctx: Context) -> Step:
+    """Approval waits for the incident; the cards say so, and lose nothing already given."""
+    incident = getattr(ctx.command, "incident_id", "")
+    if ctx.state.frozen_by == incident:
+        return ignore(ctx)
+    new = ctx.state.model_copy(update={"frozen_by": incident, "revision": ctx.state.revision + 1})
+    event = request_event(ctx, "frozen", incident=incident)
+    outcome = Outcome(
+        True, "frozen", f"{describe(new)} is frozen while incident {incident} is open."
+    )
+    return Step(new, (RefreshCards(request_id=new.id),), (event,), outcome)
+
+
+def thaw(ctx: Context) -> Step:
+    """The incident closed: approval may go on where it stopped."""
+    incident = getattr(ctx.command, "incident_id", "")
+    if ctx.state.frozen_by != incident:
+        return ignore(ctx)
+    new = ctx.state.model_copy(update={"frozen_by": None, "revision": ctx.state.revision + 1})
+    event = request_event(ctx, "thawed", incident=incident)
+    outcome = Outcome(True, "thawed", f"{describe(new)} may be decided again.")
+    return Step(new, (RefreshCards(request_id=new.id),), (event,), outcome)
+
+
 def ignore(ctx: Context) -> Step:
     return Step.unchanged(ctx.state, Outcome(True, "nothing-due", "Nothing is due."))
 

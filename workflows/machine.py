@@ -50,6 +50,8 @@ TRANSITIONS: dict[tuple[Status, Action], Transition] = {
     ),
     (Status.PENDING, Action.CANCEL): Transition((g.is_requester,), h.cancel),
     (Status.PENDING, Action.TICK): Transition((), h.tick),
+    (Status.PENDING, Action.FREEZE): Transition((), h.freeze),
+    (Status.PENDING, Action.THAW): Transition((), h.thaw),
     **{
         (status, action): Transition((g.refuse_decided,), h.unreachable)
         for status in TERMINAL
@@ -59,7 +61,11 @@ TRANSITIONS: dict[tuple[Status, Action], Transition] = {
         (status, Action.OPEN): Transition((g.refuse_existing,), h.unreachable)
         for status in TERMINAL
     },
-    **{(status, Action.TICK): Transition((), h.ignore) for status in TERMINAL},
+    **{
+        (status, action): Transition((), h.ignore)
+        for status in TERMINAL
+        for action in (Action.TICK, Action.FREEZE, Action.THAW)
+    },
 }
 
 

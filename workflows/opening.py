@@ -8,7 +8,7 @@ from workflows.commands import OpenRequest
 from workflows.effects import Audience, Effect, PostCard, Target
 from workflows.inventory import accountable_people, consulted_people, informed_of, raci_for
 from workflows.ledger import AuditEvent, format_time
-from workflows.machine_types import Outcome, Problem, Step
+from workflows.machine_types import Denial, Outcome, Problem, Step
 from workflows.model import ApprovalRequest
 from workflows.policy import Policy
 from workflows.wording import describe, names
@@ -35,6 +35,24 @@ def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: st
                 f"The policy names no one Accountable for deploying {command.system}.",
             ),
         )
+    if command.frozen_by:
+        # Refused, and recorded: asking to deploy during an incident is worth an audit line.
+        event = AuditEvent(
+            action="denied",
+            subject_type="request",
+            subject_id=command.request_id,
+            actor=command.actor,
+            data={
+                "attempted": "open",
+                "reason": Denial.FROZEN.value,
+                "incident": command.frozen_by,
+            },
+        )
+        message = (
+            f"Deployments of {command.system} are frozen while incident {command.frozen_by} is "
+            "open; ask again once it is closed."
+        )
+        return Step(None, (), (event,), Outcome(False, Denial.FROZEN, message))
     rules = policy.rules_for(command.system)
     requesters = {command.actor.person, command.on_behalf_of}
     approvers = tuple(p for p in accountable_people(policy, command.system, "deploy"))

@@ -93,6 +93,8 @@ class Incidents(_Model):
     slack_team_channel_prefix: str = "inc"
     teams_team_id: str | None = None
     private_severities: tuple[Literal["sev1", "sev2", "sev3", "sev4"], ...] = ("sev1", "sev2")
+    # How soon after an incident closes its system's risk review is due.
+    review_within: Duration = timedelta(days=7)
 
 
 DEFAULT_CHECKLIST = (

@@ -94,6 +94,35 @@ def schedule_review(
     return review, event
 
 
+def review_after_incident(
+    current: RiskReview | None,
+    new_id: str,
+    system: str,
+    due_at: datetime,
+    incident_id: str,
+    now: datetime,
+) -> tuple[RiskReview | None, AuditEvent | None]:
+    """A review due by `due_at`: a new one, the open one brought forward, or none needed."""
+    if current is not None and current.due_at <= due_at:
+        return None, None
+    if current is None:
+        review = RiskReview(id=new_id, system=system, scheduled_at=now, due_at=due_at)
+        action = "review-scheduled"
+    else:
+        review = current.model_copy(
+            update={"due_at": due_at, "reminded_days": (), "revision": current.revision + 1}
+        )
+        action = "review-brought-forward"
+    event = AuditEvent(
+        action=action,
+        subject_type="review",
+        subject_id=review.id,
+        actor=SYSTEM_ACTOR,
+        data={"system": system, "due_at": format_time(due_at), "incident": incident_id},
+    )
+    return review, event
+
+
 def chased(policy: Policy, system: str) -> bool:
     """Whether the policy names who answers for this system's risk review."""
     found = policy.systems.get(system)

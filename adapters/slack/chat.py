@@ -23,9 +23,10 @@ from adapters.port import (
     OutgoingMessage,
     PermanentFailure,
     RateLimited,
+    RoomSpec,
     TemporaryFailure,
 )
-from adapters.slack.blocks import message_payload
+from adapters.slack.blocks import FALLBACK_LIMIT, clip, escape, message_payload
 
 # Slack errors (HTTP 200, ok=false) worth trying again; every other error is permanent.
 TEMPORARY_ERRORS = frozenset(
@@ -95,6 +96,64 @@ class SlackChat:
             await self.client.chat_update(
                 channel=ref["channel"], ts=ref["ts"], **message_payload(message.text, message.card)
             )
+
+    async def open_room(self, spec: RoomSpec) -> MessageRef:
+        async with _delivery():
+            channel = await self._create_or_adopt(spec)
+            await self.client.conversations_setTopic(channel=channel, topic=spec.topic)
+            await self.client.conversations_setPurpose(channel=channel, purpose=spec.topic)
+            posted = await self.client.chat_postMessage(
+                channel=channel, text=clip(escape(spec.first_message), FALLBACK_LIMIT)
+            )
+            await self.client.pins_add(channel=channel, timestamp=str(posted["ts"]))
+        return {"channel": channel}
+
+    async def invite(self, room: MessageRef, to: Destination) -> None:
+        async with _delivery():
+            user = to.platform_id or await self._user_by_email(to)
+            try:
+                await self.client.conversations_invite(channel=room["channel"], users=user)
+            except SlackApiError as error:
+                if error.response.get("error") != "already_in_channel":
+                    raise
+
+    async def post_in_room(self, room: MessageRef, text: str) -> None:
+        async with _delivery():
+            await self.client.chat_postMessage(
+                channel=room["channel"], text=clip(escape(text), FALLBACK_LIMIT)
+            )
+
+    async def announce_room(self, to: Destination, text: str, room: MessageRef) -> MessageRef:
+        link = f"\nJoin: <#{room['channel']}>"
+        async with _delivery():
+            channel = await self._channel_for(to)
+            posted = await self.client.chat_postMessage(
+                channel=channel, text=clip(escape(text), FALLBACK_LIMIT - len(link)) + link
+            )
+        return {"channel": str(posted["channel"]), "ts": str(posted["ts"])}
+
+    async def _create_or_adopt(self, spec: RoomSpec) -> str:
+        """The channel named `spec.name`: made now, or found when it exists (a retry, a race)."""
+        try:
+            made = await self.client.conversations_create(name=spec.name, is_private=spec.private)
+            return str(made["channel"]["id"])
+        except SlackApiError as error:
+            if error.response.get("error") != "name_taken":
+                raise
+        cursor = None
+        while True:
+            page = await self.client.conversations_list(
+                types="public_channel,private_channel", limit=1000, cursor=cursor
+            )
+            for channel in page["channels"]:
+                if channel.get("name") == spec.name:
+                    return str(channel["id"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                raise PermanentFailure(
+                    f"a channel named {spec.name} exists but Signoff cannot see it; invite "
+                    "the Signoff app to it"
+                )
 
     async def _channel_for(self, to: Destination) -> str:
         if to.kind == "channel":

@@ -1,0 +1,73 @@
+"""Turns incident effects into outbox rows: the room, its invitations, links and posts.
+
+Imports no adapters. The room is made once per platform that can make rooms; each invitation
+and each link to an Informed channel is a row of its own, so one that fails is retried alone
+while the rest go ahead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.tables import outbox
+from workflows.incidents import IncidentEffect, OpenRoom, PostInRoom
+from workflows.policy import Policy
+
+ROOM_KINDS = frozenset({"room", "invite", "room-link", "room-text"})
+
+
+def room_platforms(policy: Policy, enabled: Sequence[str]) -> list[str]:
+    """Slack makes channels itself; Teams needs the policy's incident team."""
+    return [p for p in enabled if p == "slack" or (p == "teams" and policy.incidents.teams_team_id)]
+
+
+async def enqueue_incident_effects(
+    conn: AsyncConnection,
+    effects: Sequence[IncidentEffect],
+    policy: Policy,
+    enabled: Sequence[str],
+    now: datetime,
+) -> int:
+    rows: list[dict[str, Any]] = []
+
+    def add(platform: str, key: str, message: dict[str, Any]) -> None:
+        rows.append(
+            {
+                "platform": platform,
+                "destination_key": key,
+                "request_id": None,
+                "message": json.dumps(message, sort_keys=True),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+
+    for platform in room_platforms(policy, enabled):
+        for effect in effects:
+            match effect:
+                case OpenRoom(incident_id=incident):
+                    room = f"{platform}:room:{incident}"
+                    add(platform, room, {"kind": "room", **effect.model_dump(mode="json")})
+                    for person in effect.members:
+                        to = {"kind": "person", "key": person}
+                        invite = {"kind": "invite", "incident_id": incident, "to": to}
+                        add(platform, f"{room}#invite-{person}", invite)
+                    for channel in effect.informed:
+                        to = {"kind": "channel", "key": channel}
+                        link = {"kind": "room-link", "incident_id": incident, "to": to,
+                                "text": effect.announcement}  # fmt: skip
+                        add(platform, f"{platform}:channel:{channel}", link)
+                case PostInRoom(incident_id=incident, text=text):
+                    message = {"kind": "room-text", "incident_id": incident, "text": text}
+                    add(platform, f"{platform}:room:{incident}", message)
+    if rows:
+        await conn.execute(insert(outbox), rows)
+    return len(rows)

@@ -1,0 +1,153 @@
+"""The incident service: one transaction per command (incident, freeze, review, ledger, outbox).
+
+Imports no adapters. Opening an incident freezes the system's pending deployment approvals in
+the same transaction; closing it thaws them and brings the system's risk review forward.
+Two triggers for the same system at once make one incident: the second meets the unique
+constraint on the open system, and is answered with the incident that won (DUR-14).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.incident_routing import enqueue_incident_effects
+from bot.incident_store import (
+    incidents_on_day,
+    load_incident,
+    open_incident_of,
+    save_incident,
+)
+from bot.ledger_store import append_events
+from bot.metrics import Metrics
+from bot.review_service import new_review_id
+from bot.review_store import add_review, open_review_of, save_review
+from bot.service import LoadedPolicyLike, PolicySource, record_steps, unavailable_on_outage
+from bot.store import claim_requests, save_requests
+from bot.tables import approval_requests
+from workflows.commands import Freeze, Thaw
+from workflows.incident_machine import incident_step
+from workflows.incidents import (
+    FreezeDeploys,
+    IncidentCommand,
+    IncidentEffect,
+    ReviewAfterIncident,
+    StartIncident,
+    ThawDeploys,
+)
+from workflows.machine import step
+from workflows.machine_types import Outcome
+from workflows.reviews import review_after_incident
+
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_incident_id() -> str:
+    """`I` and 12 Crockford base-32 characters."""
+    return "I" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+@dataclass
+class IncidentService:
+    engine: AsyncEngine
+    policies: PolicySource
+    platforms: Sequence[str]
+    clock: Callable[[], datetime]
+    metrics: Metrics
+    on_commit: Callable[[], None] = field(default=lambda: None)
+
+    async def handle(self, command: IncidentCommand) -> Outcome:
+        try:
+            return await self._handle(command)
+        except IntegrityError:
+            # Another trigger opened an incident on this system first: answer with that one.
+            return await self._handle(command)
+
+    async def _handle(self, command: IncidentCommand) -> Outcome:
+        now = self.clock()
+        loaded = self.policies.current
+        label = f"incident-{command.action.value}"
+        async with unavailable_on_outage(label), self.engine.begin() as conn:
+            if isinstance(command, StartIncident):
+                state = await open_incident_of(conn, command.system)
+                day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+                number = await incidents_on_day(conn, command.system, day) + 1
+                command = command.model_copy(update={"number": number})
+            else:
+                state = await load_incident(conn, command.incident_id, for_update=True)
+            result = incident_step(state, command, loaded.policy, now)
+            if result.state is not None and result.state != state:
+                await save_incident(conn, state, result.state, now)
+            await append_events(conn, result.audit, now, loaded.digest)
+            queued = await self._carry_out(conn, result.effects, loaded, now)
+        self.metrics.commands.labels(action=label, outcome=result.outcome.code).inc()
+        if queued:
+            self.on_commit()
+        return result.outcome
+
+    async def _carry_out(
+        self,
+        conn: AsyncConnection,
+        effects: Sequence[IncidentEffect],
+        loaded: LoadedPolicyLike,
+        now: datetime,
+    ) -> int:
+        queued = await enqueue_incident_effects(conn, effects, loaded.policy, self.platforms, now)
+        for effect in effects:
+            match effect:
+                case FreezeDeploys(system=system, incident_id=incident):
+                    queued += await self._step_pending(conn, system, incident, True, loaded, now)
+                case ThawDeploys(system=system, incident_id=incident):
+                    queued += await self._step_pending(conn, system, incident, False, loaded, now)
+                case ReviewAfterIncident(system=system, incident_id=incident, due_at=due):
+                    current = await open_review_of(conn, system)
+                    review, event = review_after_incident(
+                        current, new_review_id(), system, due, incident, now
+                    )
+                    if review is not None and event is not None:
+                        saving = add_review if current is None else save_review
+                        await saving(conn, review, loaded.policy, now)
+                        await append_events(conn, [event], now, loaded.digest)
+        return queued
+
+    async def _step_pending(
+        self,
+        conn: AsyncConnection,
+        system: str,
+        incident: str,
+        freeze: bool,
+        loaded: LoadedPolicyLike,
+        now: datetime,
+    ) -> int:
+        """Freeze or thaw every pending request of the system, each through the machine."""
+        ids = await conn.scalars(
+            select(approval_requests.c.id).where(
+                approval_requests.c.system == system, approval_requests.c.status == "pending"
+            )
+        )
+        claimed = await claim_requests(conn, list(ids))
+        results = [
+            step(
+                state,
+                Freeze(request_id=state.id, incident_id=incident)
+                if freeze
+                else Thaw(request_id=state.id, incident_id=incident),
+                loaded.policy,
+                now,
+                loaded.digest,
+            )
+            for state in claimed
+        ]
+        changes = [
+            (old, result.state)
+            for old, result in zip(claimed, results, strict=True)
+            if result.state is not None and result.state != old
+        ]
+        await save_requests(conn, changes, now)
+        return await record_steps(conn, results, loaded, self.platforms, now)
