@@ -76,6 +76,7 @@ class RoomSpec:
     private: bool
     topic: str
     first_message: str
+    owner: Destination | None = None  # for platforms that make a private room with an owner
 
 
 @runtime_checkable

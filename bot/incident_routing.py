@@ -65,9 +65,13 @@ async def enqueue_incident_effects(
                         link = {"kind": "room-link", "incident_id": incident, "to": to,
                                 "text": effect.announcement}  # fmt: skip
                         add(platform, f"{platform}:channel:{channel}", link)
-                case PostInRoom(incident_id=incident, text=text):
+                case PostInRoom(incident_id=incident, text=text, informed=informed):
                     message = {"kind": "room-text", "incident_id": incident, "text": text}
                     add(platform, f"{platform}:room:{incident}", message)
+                    for channel in informed:
+                        to = {"kind": "channel", "key": channel}
+                        add(platform, f"{platform}:channel:{channel}",
+                            {"kind": "text", "text": text, "to": to})  # fmt: skip
     if rows:
         await conn.execute(insert(outbox), rows)
     return len(rows)

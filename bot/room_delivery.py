@@ -53,7 +53,14 @@ async def deliver_room_task(
         raise PermanentFailure(f"{platform} cannot make incident rooms")
     kind = task["kind"]
     if kind == "room":
-        spec = RoomSpec(task["name"], task["private"], task["topic"], task["first_message"])
+        owner = task.get("owner")
+        spec = RoomSpec(
+            task["name"],
+            task["private"],
+            task["topic"],
+            task["first_message"],
+            destination(policy, platform, {"kind": "person", "key": owner}) if owner else None,
+        )
         return await port.open_room(spec)
     async with engine.connect() as conn:
         room = await room_of(conn, task["incident_id"], platform)

@@ -24,6 +24,7 @@ from adapters.port import ChatPort
 from adapters.teams.agent import SignoffAgent
 from adapters.teams.chat import Connector, TeamsChat
 from adapters.teams.connections import OneConnection
+from adapters.teams.graph import GraphClient
 from adapters.teams.identity import MemberEmail, TeamsIdentity
 from adapters.teams.keys import KeySet
 from adapters.teams.route import teams_route
@@ -41,6 +42,7 @@ class TeamsConfig:
     tenant_id: str
     metadata_url: str
     tokens: AccessTokenProviderBase
+    graph_url: str = "https://graph.microsoft.com/v1.0/"
 
 
 def teams_config(settings: Settings) -> TeamsConfig:
@@ -60,6 +62,7 @@ def teams_config(settings: Settings) -> TeamsConfig:
         settings.microsoft_app_tenant_id,
         settings.teams_openid_metadata_url,
         tokens,
+        settings.graph_api_url,
     )
 
 
@@ -68,8 +71,9 @@ def teams_port(
 ) -> Callable[[AsyncEngine], ChatPort]:
     def make(engine: AsyncEngine) -> ChatPort:
         directory = DatabaseDirectory(engine, clock)
+        graph = GraphClient(config.graph_url, config.tokens)
         return TeamsChat(
-            Connector(config.tokens), directory, config.app_id, config.tenant_id, policy
+            Connector(config.tokens), directory, config.app_id, config.tenant_id, policy, graph
         )
 
     return make

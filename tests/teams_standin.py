@@ -188,3 +188,45 @@ class BotConnector:
                 {"id": member, "name": email, "email": email, "userPrincipalName": email}
             )
         return web.json_response({"error": {"code": "NotFound"}}, status=404)
+
+
+@dataclass
+class GraphStandIn:
+    """Microsoft Graph's channel calls for one team; `forbid` answers 403 as without consent."""
+
+    calls: list[Call] = field(default_factory=list)
+    channels: dict[str, str] = field(default_factory=dict)  # display name -> id
+    forbid: bool = False
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
+
+    def members_added(self) -> list[str]:
+        return [
+            c.body["user@odata.bind"].split("'")[1]
+            for c in self.calls
+            if c.method == "POST" and c.path.endswith("/members")
+        ]
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else None
+        self.calls.append(
+            Call(request.method, request.path, body, request.headers.get("Authorization"))
+        )
+        if self.forbid:
+            return web.json_response({"error": {"code": "Forbidden"}}, status=403)
+        parts = request.path.strip("/").split("/")
+        if request.method == "POST" and parts[-1] == "channels":
+            name = body["displayName"]
+            if name in self.channels:
+                return web.json_response({"error": {"code": "NameAlreadyExists"}}, status=409)
+            self.channels[name] = f"19:{name}@thread.tacv2"
+            return web.json_response({"id": self.channels[name], "displayName": name}, status=201)
+        if request.method == "GET" and parts[-1] == "channels":
+            listed = [{"id": i, "displayName": n} for n, i in self.channels.items()]
+            return web.json_response({"value": listed})
+        if request.method == "POST" and parts[-1] == "members":
+            return web.json_response({"id": "member"}, status=201)
+        return web.json_response({"error": {"code": "NotFound"}}, status=404)

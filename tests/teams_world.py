@@ -23,12 +23,21 @@ from adapters.port import ChatPort
 from adapters.slack.chat import SlackChat
 from adapters.slack.signing import SigningSecrets
 from adapters.teams.chat import Connector, TeamsChat
+from adapters.teams.graph import GraphClient
 from bot.slack_mount import add_slack_events
 from bot.teams_directory import DatabaseDirectory
 from bot.teams_mount import TeamsConfig, add_teams_messages
 from tests.harness import Clock, Harness, Policies, build_policy
 from tests.slack_world import SECRET
-from tests.teams_standin import APP_ID, TENANT, BotConnector, Call, KeyServer, Tokens
+from tests.teams_standin import (
+    APP_ID,
+    TENANT,
+    BotConnector,
+    Call,
+    GraphStandIn,
+    KeyServer,
+    Tokens,
+)
 
 BOT_TOKEN = "bot-token-from-msal"
 
@@ -38,6 +47,7 @@ AAD = {
     for index, person in enumerate(("mina", "jae", "lee", "soo", "dan", "ines", "cdao", "out"), 1)
 }
 GOV_CHANNEL = "19:gov@thread.tacv2"
+INCIDENT_TEAM = "team-incidents"
 
 
 def teams_policy(raw: dict[str, Any]) -> None:
@@ -46,6 +56,7 @@ def teams_policy(raw: dict[str, Any]) -> None:
         entry.pop("slack", None)
         entry["teams"] = AAD[person]
     raw["channels"]["ai-governance"] = {"teams": GOV_CHANNEL}
+    raw["incidents"] = {"teams_team_id": INCIDENT_TEAM}
 
 
 class LocalTokens:
@@ -72,6 +83,7 @@ class TeamsWorld:
     connector: BotConnector
     service_url: str
     client: TestClient[web.Request, web.Application]
+    graph: GraphStandIn
 
     def personal(self, person: str) -> str:
         return f"a:personal-{person}"
@@ -190,7 +202,12 @@ async def open_teams_world(
     keys.add("key-1")
     connector = BotConnector()
     connector.emails = {f"29:{p}": f"{p}@acme.example" for p in AAD}
-    async with TestServer(keys.app()) as key_server, TestServer(connector.app()) as bot_api:
+    graph = GraphStandIn()
+    async with (
+        TestServer(keys.app()) as key_server,
+        TestServer(connector.app()) as bot_api,
+        TestServer(graph.app()) as graph_api,
+    ):
         keys.base_url = str(key_server.make_url("")).rstrip("/")
         service_url = str(bot_api.make_url("/"))
         policies, clock = Policies.of(build_policy(change)), Clock()
@@ -201,6 +218,7 @@ async def open_teams_world(
             APP_ID,
             TENANT,
             lambda: policies.current.policy,
+            GraphClient(str(graph_api.make_url("/v1.0/")), config.tokens),
         )
         more: dict[str, ChatPort] = {"teams": chat}
         if slack is None:
@@ -212,7 +230,7 @@ async def open_teams_world(
         if slack is not None:
             add_slack_events(app, SigningSecrets(SECRET.encode()), slack[1], h.runtime(), "T0ACME")
         async with TestClient(TestServer(app)) as client:
-            yield TeamsWorld(h, keys, Tokens(keys), connector, service_url, client)
+            yield TeamsWorld(h, keys, Tokens(keys), connector, service_url, client, graph)
 
 
 @pytest.fixture

@@ -155,13 +155,15 @@ def _start(ctx: Ctx) -> IncidentStep:
         private=private,
         opened_at=ctx.now,
     )
+    members = room_members(ctx.policy, incident.system, command.actor.person)
     room = OpenRoom(
         incident_id=incident.id,
         name=incident.room,
         private=private,
         topic=f"{incident.severity} {incident.system}: {incident.summary}"[:250],
         first_message=first_message(incident, ctx.policy),
-        members=room_members(ctx.policy, incident.system, command.actor.person),
+        members=members,
+        owner=command.actor.person or (members[0] if members else None),
         informed=informed_channels(ctx.policy, incident.system),
         announcement=(
             f"Incident {incident.id} ({incident.severity}) opened on {incident.system}: "
@@ -213,7 +215,9 @@ def _close(ctx: Ctx) -> IncidentStep:
         f"{closed.system} is due by {format_time(due)}."
     )
     effects: tuple[IncidentEffect, ...] = (
-        PostInRoom(incident_id=closed.id, text=text),
+        PostInRoom(
+            incident_id=closed.id, text=text, informed=informed_channels(ctx.policy, closed.system)
+        ),
         ThawDeploys(system=closed.system, incident_id=closed.id),
         ReviewAfterIncident(system=closed.system, incident_id=closed.id, due_at=due),
     )

@@ -87,13 +87,17 @@ class OpenRoom(_Frozen):
     topic: str
     first_message: str
     members: tuple[str, ...]  # policy people
+    owner: str | None  # the person a platform names as the room's owner, where it needs one
     informed: tuple[str, ...]  # policy channels
     announcement: str  # what the Informed channels read, before the room's link
 
 
 class PostInRoom(_Frozen):
+    """Post in the room, and tell the Informed channels the same."""
+
     incident_id: str
     text: str
+    informed: tuple[str, ...] = ()
 
 
 class FreezeDeploys(_Frozen):

@@ -29,10 +29,13 @@ from adapters.port import (
     OutgoingMessage,
     PermanentFailure,
     RateLimited,
+    RoomSpec,
     TemporaryFailure,
 )
 from adapters.teams.cards import adaptive_card, attachment
 from adapters.teams.directory import ConversationRef, Directory
+from adapters.teams.graph import GraphClient
+from adapters.teams.rooms import TeamsRooms
 from workflows.policy import Policy
 
 BOT_FRAMEWORK = "https://api.botframework.com"
@@ -89,12 +92,36 @@ class TeamsChat:
         app_id: str,
         tenant_id: str,
         policy: Callable[[], Policy],
+        graph: GraphClient | None = None,
     ) -> None:
         self.connector = connector
         self.directory = directory
         self.app_id = app_id
         self.tenant_id = tenant_id
         self.policy = policy
+        self.rooms = TeamsRooms(
+            graph or GraphClient("https://graph.microsoft.com/v1.0/", connector.tokens),
+            lambda: self.policy().incidents.teams_team_id,
+            tenant_id,
+            self.post,
+            self._user,
+        )
+
+    async def open_room(self, spec: RoomSpec) -> MessageRef:
+        async with delivery():
+            return await self.rooms.open_room(spec)
+
+    async def invite(self, room: MessageRef, to: Destination) -> None:
+        async with delivery():
+            await self.rooms.invite(room, to)
+
+    async def post_in_room(self, room: MessageRef, text: str) -> None:
+        async with delivery():
+            await self.rooms.post_in_room(room, text)
+
+    async def announce_room(self, to: Destination, text: str, room: MessageRef) -> MessageRef:
+        async with delivery():
+            return await self.rooms.announce_room(to, text, room)
 
     async def post(self, to: Destination, message: OutgoingMessage) -> MessageRef:
         async with delivery():
@@ -117,7 +144,8 @@ class TeamsChat:
 
     def _activity(self, message: OutgoingMessage) -> Activity:
         if message.card is None:
-            return Activity(type="message", text=message.text)
+            # Plain: a reason or a summary someone typed must not render as Markdown.
+            return Activity(type="message", text=message.text, text_format="plain")
         card = adaptive_card(message.card, teams_ids(self.policy()))
         return Activity.model_validate(
             {"type": "message", "summary": message.text, "attachments": [attachment(card)]}
@@ -129,12 +157,7 @@ class TeamsChat:
             if to.platform_id is None or service_url is None:
                 raise PermanentFailure(_unreachable(to, service_url))
             return service_url, to.platform_id
-        user = to.platform_id or await self.directory.user_of(to.key)
-        if user is None:
-            raise PermanentFailure(
-                f"{to.name or to.key} has no teams id in the policy and has not written to "
-                "Signoff in Teams yet; add their Entra object id as `teams:` in the policy"
-            )
+        user = await self._user(to)
         known = await self.directory.personal(user)
         if known is not None:
             return known.service_url, known.conversation_id
@@ -142,6 +165,16 @@ class TeamsChat:
         if service_url is None:
             raise PermanentFailure(_unreachable(to, service_url))
         return service_url, await self._open_chat(service_url, user, to)
+
+    async def _user(self, to: Destination) -> str:
+        """The person's Entra object id: the policy's `teams:` id, or the one last seen."""
+        user = to.platform_id or await self.directory.user_of(to.key)
+        if user is None:
+            raise PermanentFailure(
+                f"{to.name or to.key} has no teams id in the policy and has not written to "
+                "Signoff in Teams yet; add their Entra object id as `teams:` in the policy"
+            )
+        return user
 
     async def _open_chat(self, service_url: str, user: str, to: Destination) -> str:
         """A personal chat with someone we have never talked to; the app must be installed."""
