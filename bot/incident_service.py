@@ -29,7 +29,7 @@ from bot.metrics import Metrics
 from bot.review_service import new_review_id
 from bot.review_store import add_review, open_review_of, save_review
 from bot.service import LoadedPolicyLike, PolicySource, record_steps, unavailable_on_outage
-from bot.store import claim_requests, save_requests
+from bot.store import save_requests
 from bot.tables import approval_requests
 from workflows.commands import Freeze, Thaw
 from workflows.incident_machine import incident_step
@@ -43,6 +43,7 @@ from workflows.incidents import (
 )
 from workflows.machine import step
 from workflows.machine_types import Outcome
+from workflows.model import ApprovalRequest
 from workflows.reviews import review_after_incident
 
 _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -126,12 +127,15 @@ class IncidentService:
         now: datetime,
     ) -> int:
         """Freeze or thaw every pending request of the system, each through the machine."""
-        ids = await conn.scalars(
-            select(approval_requests.c.id).where(
-                approval_requests.c.system == system, approval_requests.c.status == "pending"
-            )
+        # Every pending request, waiting for any click that holds one: skipping a locked row,
+        # as the sweep may, would leave that request unfrozen.
+        query = (
+            select(approval_requests.c.state)
+            .where(approval_requests.c.system == system, approval_requests.c.status == "pending")
+            .order_by(approval_requests.c.id)
+            .with_for_update()
         )
-        claimed = await claim_requests(conn, list(ids))
+        claimed = [ApprovalRequest.model_validate_json(raw) for raw in await conn.scalars(query)]
         results = [
             step(
                 state,
