@@ -243,13 +243,13 @@ class OutboxRelay:
         The room may have been made while this row was being tried; then it is due at once.
         """
         incident = json.loads(row.message)["incident_id"]
+        this_row = update(outbox).where(outbox.c.id == row.id)
         async with self.engine.begin() as conn:
-            made = await room_of(conn, incident, row.platform) is not None
-            await conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row.id)
-                .values(next_attempt_at=now if made else now + self.retry.base)
-            )
+            # The row's lock first, then the look: a room made since is seen now, or its wake
+            # waits for this lock and comes after, so the row is never left asleep.
+            await conn.execute(this_row.values(next_attempt_at=now + self.retry.base))
+            if await room_of(conn, incident, row.platform) is not None:
+                await conn.execute(this_row.values(next_attempt_at=now))
         return "retried"
 
     async def _backoff(self, row: Any, now: datetime, reason: str, error: str) -> str:
