@@ -33,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets, sign
-from bench.load import drive
+from bench.load import Run, drive
 from bench.local import database_with_schema, serve_locally
 from bot.app import create_app
 from bot.policy_source import PolicyHolder
@@ -78,6 +78,21 @@ def click_bodies(standin: SlackStandIn, cards: list[Call]) -> list[bytes]:
 
 async def main(database: str | None, requests: int, concurrency: int) -> int:
     url = await database_with_schema(database)
+    baseline, ours, steady = await measure(url, requests, concurrency)
+    dialect = url.split(":", 1)[0]
+    print(f"B1 click path on {dialect}: {requests:,} approvals per run, loopback HTTP")
+    print(f"  {'run':<40}{'rate':>11}{'p50 ms':>9}{'p99 ms':>9}   statuses")
+    for run in (baseline, ours, steady):
+        print(run.line())
+    ratio = ours.rate / baseline.rate
+    print(f"  throughput ratio Signoff / baseline: {ratio:.2f} (target at least 0.5)")
+    p99 = steady.percentile(0.99)
+    print(f"  p99 at 50 clicks/s: {p99:.1f} ms (target under 50 ms)")
+    return 0
+
+
+async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, Run]:
+    """The baseline, Signoff at `concurrency`, and Signoff at 50 clicks/s, on database `url`."""
     standin = SlackStandIn()
     api_runner, api = await serve_locally(standin.app())
     client = make_client("xoxb-bench", f"{api}/api/")
@@ -123,16 +138,7 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
     finally:
         await runner.cleanup()
         await api_runner.cleanup()
-    dialect = url.split(":", 1)[0]
-    print(f"B1 click path on {dialect}: {requests:,} approvals per run, loopback HTTP")
-    print(f"  {'run':<40}{'rate':>11}{'p50 ms':>9}{'p99 ms':>9}   statuses")
-    for run in (baseline, ours, steady):
-        print(run.line())
-    ratio = ours.rate / baseline.rate
-    print(f"  throughput ratio Signoff / baseline: {ratio:.2f} (target at least 0.5)")
-    p99 = steady.percentile(0.99)
-    print(f"  p99 at 50 clicks/s: {p99:.1f} ms (target under 50 ms)")
-    return 0
+    return baseline, ours, steady
 
 
 def cli() -> int:

@@ -1,0 +1,82 @@
+"""B3's second half: B1's click latency with an empty ledger and with a long one.
+
+Run by hand (it is not a test):
+
+    .venv/bin/python -m bench.ledger_clicks                       # SQLite, 1,000,000 entries
+    .venv/bin/python -m bench.ledger_clicks --database-a URL --database-b URL   # PostgreSQL
+
+Both runs use a new database; the second is first filled with `--entries` sealed ledger
+entries (hashed in memory, written in bulk), then both get the same B1 runs. An append locks
+and reads only the head row, so the ratio shows whether a click's cost grows with history
+(target: under 1.2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from dataclasses import replace
+
+from sqlalchemy import insert, update
+
+from bench.clicks import measure
+from bench.ledger import T0, event
+from bench.local import database_with_schema
+from bot.database import create_engine
+from bot.tables import ledger_entries, ledger_head
+from workflows.ledger import GENESIS_HASH, seal
+
+PAGE = 20_000
+
+
+async def fill(url: str, entries: int) -> None:
+    engine = create_engine(url)
+    prev, started = GENESIS_HASH, time.perf_counter()
+    try:
+        for start in range(0, entries, PAGE):
+            rows = []
+            for seq in range(start + 1, min(start + PAGE, entries) + 1):
+                entry = seal(seq, T0, event(seq), "bench", prev)
+                prev = entry.hash
+                rows.append({**entry.model_dump(exclude={"data"}), "data": json.dumps(entry.data)})
+            async with engine.begin() as conn:
+                await conn.execute(insert(ledger_entries), rows)
+                await conn.execute(
+                    update(ledger_head).where(ledger_head.c.id == 1).values(seq=seq, hash=prev)
+                )
+            print(f"  ledger filled to {seq:,} entries", file=sys.stderr)
+    finally:
+        await engine.dispose()
+    print(f"filled {entries:,} entries in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+async def main(a: str | None, b: str | None, entries: int, requests: int) -> int:
+    empty = await database_with_schema(a)
+    full = await database_with_schema(b)
+    await fill(full, entries)
+    _, on_empty, _ = await measure(empty, requests, 10)
+    _, on_full, _ = await measure(full, requests, 10)
+    print(f"B3 click latency by ledger size on {empty.split(':', 1)[0]}, concurrency 10")
+    print(f"  {'run':<40}{'rate':>11}{'p50 ms':>9}{'p99 ms':>9}   statuses")
+    print(replace(on_empty, name="empty ledger").line())
+    print(replace(on_full, name=f"{entries:,} ledger entries").line())
+    ratio = on_full.percentile(0.5) / on_empty.percentile(0.5)
+    print(f"  p50 ratio long / empty: {ratio:.2f} (target under 1.2)")
+    return 0
+
+
+def cli() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-a", help="empty-ledger database (default: new SQLite)")
+    parser.add_argument("--database-b", help="long-ledger database (default: new SQLite)")
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=300, help="approvals per run")
+    args = parser.parse_args()
+    return asyncio.run(main(args.database_a, args.database_b, args.entries, args.requests))
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
