@@ -28,6 +28,7 @@ from bot.faults import CrashPoint, no_faults
 from bot.incident_routing import ROOM_KINDS
 from bot.incident_store import record_room, room_of
 from bot.metrics import Metrics
+from bot.retry_policy import PassReport, RetryPolicy
 from bot.room_delivery import RoomNotReady, deliver_room_task, wake_room_tasks
 from bot.store import record_card_location
 from bot.tables import outbox
@@ -36,34 +37,6 @@ from workflows.policy import Policy
 log = logging.getLogger("signoff.outbox")
 
 DeadLetterHook = Callable[[AsyncConnection, Any, str, datetime], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    base: timedelta = timedelta(seconds=2)
-    cap: timedelta = timedelta(minutes=5)
-    max_attempts: int = 8
-    max_age: timedelta = timedelta(hours=24)
-    lease: timedelta = timedelta(seconds=60)
-    # The least time between two messages to one destination; Slack allows about one
-    # message a second per channel, so pacing avoids a storm of 429s on a burst (DUR-11).
-    pace: timedelta = timedelta(0)
-
-    def backoff(self, attempts: int, jitter: float) -> timedelta:
-        """Exponential, capped, scaled by `jitter` in [0.5, 1.0] so retries spread out."""
-        delay: timedelta = min(self.base * (2 ** max(attempts - 1, 0)), self.cap)
-        return delay * jitter
-
-
-@dataclass
-class PassReport:
-    sent: int = 0
-    retried: int = 0
-    dead: int = 0
-
-    @property
-    def handled(self) -> int:
-        return self.sent + self.retried + self.dead
 
 
 @dataclass

@@ -17,8 +17,9 @@ from bot.database import create_engine
 from bot.faults import crash_at
 from bot.incident_service import IncidentService, new_incident_id
 from bot.metrics import Metrics
-from bot.outbox import OutboxRelay, RetryPolicy
+from bot.outbox import OutboxRelay
 from bot.policy_source import PolicyHolder
+from bot.retry_policy import RetryPolicy
 from bot.review_service import ReviewService
 from bot.service import ApprovalService, new_request_id
 from bot.settings import Settings

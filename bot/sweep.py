@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.app import Runtime
-from bot.outbox import PassReport
+from bot.retry_policy import PassReport
 from bot.review_store import due_review_ids
 from bot.tables import approval_requests
 

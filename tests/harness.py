@@ -19,7 +19,8 @@ from bot.app import Runtime
 from bot.incident_service import IncidentService
 from bot.ledger_store import row_to_entry
 from bot.metrics import Metrics
-from bot.outbox import OutboxRelay, RetryPolicy
+from bot.outbox import OutboxRelay
+from bot.retry_policy import RetryPolicy
 from bot.review_service import ReviewService
 from bot.service import ApprovalService, new_request_id
 from bot.store import load_request

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.port import RateLimited
-from bot.outbox import OutboxRelay, RetryPolicy
+from bot.outbox import OutboxRelay
+from bot.retry_policy import RetryPolicy
 from tests.harness import T0, Harness, Policies, build_policy
 
 BURST = 500
