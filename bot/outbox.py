@@ -29,7 +29,12 @@ from bot.incident_routing import ROOM_KINDS
 from bot.incident_store import record_room, room_of
 from bot.metrics import Metrics
 from bot.retry_policy import PassReport, RetryPolicy
-from bot.room_delivery import RoomNotReady, deliver_room_task, wake_room_tasks
+from bot.room_delivery import (
+    RoomNotReady,
+    abandon_room_tasks,
+    deliver_room_task,
+    wake_room_tasks,
+)
 from bot.store import record_card_location
 from bot.tables import outbox
 from workflows.policy import Policy
@@ -214,7 +219,10 @@ class OutboxRelay:
         """Not a failure: the row needs its incident's room, whose row will wake it.
 
         The room may have been made while this row was being tried; then it is due at once.
+        A room that never comes (its row dead-lettered) leaves the row to age out.
         """
+        if now - row.created_at >= self.retry.max_age:
+            return await self._dead(row, now, "the incident's room was never made")
         incident = json.loads(row.message)["incident_id"]
         this_row = update(outbox).where(outbox.c.id == row.id)
         async with self.engine.begin() as conn:
@@ -263,6 +271,9 @@ class OutboxRelay:
             )
             if self.on_dead is not None:
                 await self.on_dead(conn, row, error, now)
+            message = json.loads(row.message)
+            if message.get("kind") == "room":
+                await abandon_room_tasks(conn, message["incident_id"], row.platform, error)
         self.metrics.dead.labels(platform=row.platform).inc()
         log.error(
             "outbox row %s to %s dead-lettered: %s. The decision it reports stands; "

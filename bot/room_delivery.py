@@ -35,13 +35,26 @@ async def wake_room_tasks(
 ) -> None:
     """The room exists now: its waiting invitations, links and posts are due at once."""
     await conn.execute(
+        update(outbox).where(*_waiting_for(incident_id, platform)).values(next_attempt_at=now)
+    )
+
+
+async def abandon_room_tasks(
+    conn: AsyncConnection, incident_id: str, platform: str, why: str
+) -> None:
+    """The room cannot be made: what was waiting for it is dead-lettered with the reason."""
+    await conn.execute(
         update(outbox)
-        .where(
-            outbox.c.status == "pending",
-            outbox.c.platform == platform,
-            outbox.c.message.contains(f'"incident_id": "{incident_id}"'),
-        )
-        .values(next_attempt_at=now)
+        .where(*_waiting_for(incident_id, platform))
+        .values(status="dead", last_error=f"the incident's room was not made: {why}"[:2000])
+    )
+
+
+def _waiting_for(incident_id: str, platform: str) -> tuple[Any, ...]:
+    return (
+        outbox.c.status == "pending",
+        outbox.c.platform == platform,
+        outbox.c.message.contains(f'"incident_id": "{incident_id}"'),
     )
 
 
