@@ -151,7 +151,9 @@ def _start(ctx: Ctx) -> IncidentStep:
         severity=command.severity,
         summary=command.summary.strip(),
         reporter=command.actor,
-        room=room_name(ctx.now, command.system, command.number),
+        room=room_name(
+            ctx.now, command.system, command.number, ctx.policy.incidents.slack_team_channel_prefix
+        ),
         private=private,
         opened_at=ctx.now,
     )

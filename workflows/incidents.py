@@ -126,12 +126,12 @@ def incident_raci(policy: Policy, system: str) -> ActivityRaci | None:
     return raci_for(policy, system, "incident") or raci_for(policy, system, "deploy")
 
 
-def room_name(opened_at: datetime, system: str, number: int) -> str:
+def room_name(opened_at: datetime, system: str, number: int, prefix: str = "inc") -> str:
     """`inc-<yyyymmdd>-<system>-<n>`: lowercase, valid on Slack and Teams, at most 80 long."""
     day = opened_at.strftime("%Y%m%d")
     tail = f"-{number}"
-    head = f"inc-{day}-"
-    room = _NOT_IN_NAME.sub("-", system.lower()).strip("-") or "system"
+    head = f"{_slug(prefix)[:20].strip('-_') or 'inc'}-{day}-"
+    room = _slug(system) or "system"
     return head + room[: ROOM_NAME_LIMIT - len(head) - len(tail)] + tail
 
 
@@ -148,3 +148,7 @@ def room_members(policy: Policy, system: str, reporter: str | None) -> tuple[str
 def informed_channels(policy: Policy, system: str) -> tuple[str, ...]:
     activity = "incident" if raci_for(policy, system, "incident") else "deploy"
     return informed_of(policy, system, activity).channels
+
+
+def _slug(text: str) -> str:
+    return _NOT_IN_NAME.sub("-", text.lower()).strip("-_")
