@@ -135,36 +135,25 @@ class TeamsWorld:
         return self.personal(person)
 
     def invoke(
-        self,
-        person: str,
-        card: Call,
-        verb: str,
-        comment: str | None = None,
-        activity_id: str | None = None,
+        self, person: str, card: Call, verb: str, comment: str | None = None
     ) -> dict[str, Any]:
+        """The `adaptiveCard/action` invoke Teams sends when `person` presses `verb` on `card`."""
         content = card.body["attachments"][0]["content"]
         data = dict(_find_data(content, verb))
         if comment is not None:
             data["comment"] = comment
         conversation = card.path.split("/")[3]
-        return self.activity(
+        invoke = self.activity(
             person,
             kind="invoke",
-            conversation=None if conversation.startswith("a:") else conversation,
+            conversation=conversation,
             name="adaptiveCard/action",
             value={"action": {"type": "Action.Execute", "verb": verb, "data": data}},
-            replyToId=activity_id or self.activity_id_of(card),
-        ) | (
-            {
-                "conversation": {
-                    "id": conversation,
-                    "conversationType": "personal",
-                    "tenantId": TENANT,
-                }
-            }
-            if conversation.startswith("a:")
-            else {}
+            replyToId=self.activity_id_of(card),
         )
+        if conversation.startswith("a:"):
+            invoke["conversation"]["conversationType"] = "personal"
+        return invoke
 
     def activity_id_of(self, card: Call) -> str:
         assert card.answered_id is not None
