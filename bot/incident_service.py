@@ -21,6 +21,7 @@ from bot.incident_routing import enqueue_incident_effects
 from bot.incident_store import (
     incidents_on_day,
     load_incident,
+    lock_system,
     open_incident_of,
     save_incident,
 )
@@ -76,6 +77,7 @@ class IncidentService:
         label = f"incident-{command.action.value}"
         async with unavailable_on_outage(label), self.engine.begin() as conn:
             if isinstance(command, StartIncident):
+                await lock_system(conn, command.system)
                 state = await open_incident_of(conn, command.system)
                 day = now.replace(hour=0, minute=0, second=0, microsecond=0)
                 number = await incidents_on_day(conn, command.system, day) + 1

@@ -5,11 +5,24 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.tables import incident_rooms, incidents
 from workflows.incidents import Incident, IncidentStatus
+
+
+async def lock_system(conn: AsyncConnection, system: str) -> None:
+    """Take turns, per system, between opening an incident and opening a deploy request.
+
+    Without it, a request whose transaction read "no incident" just before one committed
+    would be created unfrozen. SQLite runs one writer at a time already; PostgreSQL takes a
+    transaction-scoped advisory lock on the system's name.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"incident:{system}"}
+        )
 
 
 async def load_incident(

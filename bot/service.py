@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.port import ServiceUnavailable
 from bot.faults import CrashPoint, no_faults
-from bot.incident_store import open_incident_of
+from bot.incident_store import lock_system, open_incident_of
 from bot.ledger_store import append_events
 from bot.metrics import Metrics
 from bot.routing import enqueue_effects
@@ -88,8 +88,10 @@ class ApprovalService:
             state = None
             if not isinstance(command, OpenRequest):
                 state = await load_request(conn, command.request_id, for_update=True)
-            elif incident := await open_incident_of(conn, command.system):
-                command = command.model_copy(update={"frozen_by": incident.id})
+            else:
+                await lock_system(conn, command.system)
+                if incident := await open_incident_of(conn, command.system):
+                    command = command.model_copy(update={"frozen_by": incident.id})
             if await _from_foreign_card(conn, state, command):
                 assert state is not None
                 result = refuse_foreign_card(state, command, loaded.policy, now, loaded.digest)

@@ -13,8 +13,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.incident_store import lock_system, save_incident
 from bot.tables import risk_reviews
+from tests.harness import actor
 from tests.slack_world import SlackWorld
+from workflows.commands import OpenRequest
+from workflows.incidents import Incident
 from workflows.model import Status
 
 ROOM = "inc-20261102-credit-scoring-1"
@@ -153,3 +157,34 @@ async def test_statuses_other_than_pending_are_not_frozen(world: SlackWorld) -> 
     await world.command("U0SOO", "incident doc-search sev4 minor")
     assert (await world.h.state(request_id)).status is Status.APPROVED
     assert (await world.h.state(request_id)).frozen_by is None
+
+
+async def test_a_request_waits_for_an_incident_being_opened_on_its_system(
+    world: SlackWorld,
+) -> None:
+    """A request racing an incident's transaction waits for it, then sees the freeze."""
+    h = world.h
+    incident = Incident(
+        id="I0000000000RACE",
+        system="credit-scoring",
+        severity="sev2",
+        summary="racing",
+        reporter=actor("soo"),
+        room="inc-20261102-credit-scoring-1",
+        private=True,
+        opened_at=h.clock(),
+    )
+    async with h.engine.connect() as holder:
+        transaction = await holder.begin()
+        await lock_system(holder, "credit-scoring")
+        opening = asyncio.create_task(h.service.handle(_deploy("credit-scoring")))
+        await asyncio.sleep(0.3)
+        assert not opening.done()  # it waits for the incident's transaction
+        await save_incident(holder, None, incident, h.clock())
+        await transaction.commit()
+    outcome = await opening
+    assert outcome.code == "frozen" and "I0000000000RACE" in outcome.message
+
+
+def _deploy(system: str) -> OpenRequest:
+    return OpenRequest(request_id="R0000000000RACE", actor=actor("soo"), system=system, version="1")
