@@ -5,6 +5,7 @@ Imports `workflows` only; never `bot`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -99,6 +100,9 @@ class RoomPort(Protocol):
 
 
 Kind = Literal["post", "update"]
+
+# (HTTP status, which check failed): how an endpoint reports a request it refused.
+RefusalCounter = Callable[[int, str], None]
 
 
 class ServiceUnavailable(Exception):

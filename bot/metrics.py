@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -37,6 +38,14 @@ class Metrics:
         self.pending = Gauge(
             "signoff_outbox_pending", "Messages waiting to be delivered.", registry=r
         )
+
+    def refusal_counter(self, platform: str) -> Callable[[int, str], None]:
+        """Counts one platform's requests refused before any work, by status and check."""
+
+        def count(status: int, kind: str) -> None:
+            self.refused.labels(platform=platform, status=str(status), kind=kind).inc()
+
+        return count
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

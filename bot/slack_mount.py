@@ -17,12 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import build_bolt, slack_route
 from adapters.slack.chat import lookup_client, make_client
-from adapters.slack.gate import RefusalCounter
 from adapters.slack.identity import SlackIdentity
 from adapters.slack.review_listeners import ReviewShell
 from adapters.slack.signing import SigningSecrets
 from bot.app import Mount, Runtime
-from bot.metrics import Metrics
 from bot.review_service import new_review_id
 from bot.runtime import chat_shell
 from bot.settings import Settings
@@ -48,13 +46,6 @@ def signing_secrets(settings: Settings) -> SigningSecrets:
     )
 
 
-def count_refusals(metrics: Metrics) -> RefusalCounter:
-    def count(status: int, kind: str) -> None:
-        metrics.refused.labels(platform="slack", status=str(status), kind=kind).inc()
-
-    return count
-
-
 def add_slack_events(
     app: web.Application,
     secrets: SigningSecrets,
@@ -65,7 +56,7 @@ def add_slack_events(
 ) -> None:
     """`POST /slack/events`: our gate, then bolt, then the services."""
     bolt = slack_bolt(client, runtime, team_id)
-    route = slack_route(bolt, secrets, clock, count_refusals(runtime.metrics))
+    route = slack_route(bolt, secrets, clock, runtime.metrics.refusal_counter("slack"))
     app.router.add_post("/slack/events", route)
 
 

@@ -119,9 +119,7 @@ def add_teams_messages(
     adapter.on_turn_error = on_turn_error
     check = TokenCheck(KeySet(config.metadata_url), config.app_id, {config.tenant_id})
 
-    def count(status: int, kind: str) -> None:
-        runtime.metrics.refused.labels(platform="teams", status=str(status), kind=kind).inc()
-
+    count = runtime.metrics.refusal_counter("teams")
     app.router.add_post("/api/messages", teams_route(check, adapter, agent, count))
     return TeamsEndpoint(check, adapter)
 

@@ -20,7 +20,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.port import ServiceUnavailable
+from adapters.port import RefusalCounter, ServiceUnavailable
 from adapters.shell import ChatShell, answer_text_command, private_note
 from adapters.slack.actions import ButtonPress, NotOurs, dig, read_button_press, text_at
 from adapters.slack.blocks import escape
@@ -32,7 +32,7 @@ from adapters.slack.forms import (
     press_from_form,
     reason_form,
 )
-from adapters.slack.gate import RefusalCounter, SignedRequest, slack_gate
+from adapters.slack.gate import SignedRequest, slack_gate
 from adapters.slack.identity import SlackIdentity
 from adapters.slack.review_listeners import ReviewShell, add_review_form, answer_review_command
 from adapters.slack.shape import Triage, triage

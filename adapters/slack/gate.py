@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from adapters.port import RefusalCounter
 from adapters.slack.signing import SigningSecrets, check_signature
 
 log = logging.getLogger("signoff.slack")
@@ -25,7 +26,6 @@ MAX_JSON_DEPTH = 64
 
 Handler = Callable[[web.Request, "SignedRequest"], Awaitable[web.StreamResponse]]
 # Told of every refusal (status, kind) so operators see failures rise, not just log lines.
-RefusalCounter = Callable[[int, str], None]
 
 
 @dataclass(frozen=True)

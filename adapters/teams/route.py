@@ -19,14 +19,13 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import Agent, ClaimsIdentity
 from pydantic import ValidationError
 
-from adapters.port import ServiceUnavailable
+from adapters.port import RefusalCounter, ServiceUnavailable
 from adapters.teams.keys import KeysUnavailable
 from adapters.teams.token_check import Refused, TokenCheck
 
 log = logging.getLogger("signoff.teams")
 
 MAX_BODY_BYTES = 256 * 1024
-RefusalCounter = Callable[[int, str], None]
 
 
 def teams_route(
