@@ -44,14 +44,17 @@ def destination(policy: Policy, platform: str, address: dict[str, str]) -> Desti
 
 
 async def compose(
-    conn: AsyncConnection, policy: Policy, platform: str, request_id: str | None, raw: str
-) -> tuple[Destination | None, MessageRef | None, OutgoingMessage, dict[str, Any]]:
-    """(destination for a post, ref for an update, the message, the decoded row message)."""
-    message: dict[str, Any] = json.loads(raw)
+    conn: AsyncConnection,
+    policy: Policy,
+    platform: str,
+    request_id: str | None,
+    message: dict[str, Any],
+) -> tuple[Destination | None, MessageRef | None, OutgoingMessage]:
+    """(destination for a post, ref for an update, the message) for a decoded outbox row."""
     kind = message["kind"]
     if kind == "text":
         to = destination(policy, platform, message["to"])
-        return to, None, OutgoingMessage(text=message["text"]), message
+        return to, None, OutgoingMessage(text=message["text"])
     state = await load_request(conn, request_id or "")
     if state is None:
         raise NothingToSend(f"request {request_id} does not exist")
@@ -60,7 +63,7 @@ async def compose(
         viewer = address["key"] if address["kind"] == "person" else None
         view = card_view(state, policy, Audience(message["audience"]), viewer)
         to = destination(policy, platform, address)
-        return to, None, OutgoingMessage(text=view.title, card=view), message
+        return to, None, OutgoingMessage(text=view.title, card=view)
     copy = (
         await conn.execute(
             select(chat_messages.c.audience, chat_messages.c.person, chat_messages.c.ref).where(
@@ -71,4 +74,4 @@ async def compose(
     if copy is None:
         raise NothingToSend(f"card copy {message['chat_message_id']} does not exist")
     view = card_view(state, policy, Audience(copy.audience), copy.person)
-    return None, json.loads(copy.ref), OutgoingMessage(text=view.title, card=view), message
+    return None, json.loads(copy.ref), OutgoingMessage(text=view.title, card=view)

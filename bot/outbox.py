@@ -147,8 +147,8 @@ class OutboxRelay:
                 new_ref = await deliver_room_task(self.engine, port, policy, row.platform, decoded)
             else:
                 async with self.engine.connect() as conn:
-                    to, ref, message, decoded = await compose(
-                        conn, policy, row.platform, row.request_id, row.message
+                    to, ref, message = await compose(
+                        conn, policy, row.platform, row.request_id, decoded
                     )
                 if ref is not None:
                     await port.update(ref, message)
