@@ -23,6 +23,9 @@ from workflows.model import Actor
 from workflows.policy import Policy
 from workflows.wording import raci_text
 
+# How a request id looks in a button's data, on every platform (the shell makes them).
+REQUEST_ID = r"R[0-9A-Z]{6,26}"
+
 
 @dataclass(frozen=True)
 class ChatShell:

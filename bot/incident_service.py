@@ -8,7 +8,6 @@ constraint on the open system, and is answered with the incident that won (DUR-1
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +28,13 @@ from bot.ledger_store import append_events
 from bot.metrics import Metrics
 from bot.review_service import new_review_id
 from bot.review_store import add_review, open_review_of, save_review
-from bot.service import LoadedPolicyLike, PolicySource, record_steps, unavailable_on_outage
+from bot.service import (
+    LoadedPolicyLike,
+    PolicySource,
+    new_request_id,
+    record_steps,
+    unavailable_on_outage,
+)
 from bot.store import save_requests
 from bot.tables import approval_requests
 from workflows.commands import Freeze, Thaw
@@ -47,12 +52,10 @@ from workflows.machine_types import Outcome
 from workflows.model import ApprovalRequest
 from workflows.reviews import review_after_incident
 
-_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
 
 def new_incident_id() -> str:
-    """`I` and 12 Crockford base-32 characters."""
-    return "I" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+    """`I` and 12 random Crockford base-32 characters."""
+    return "I" + new_request_id()[1:]
 
 
 @dataclass

@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.shell import REQUEST_ID
 from adapters.slack.blocks import ACTION_PREFIX
 from workflows.model import Verdict
 
-_BLOCK = re.compile(r"^signoff:(R[0-9A-Z]{6,26}):([0-9]{1,6})$")
+_BLOCK = re.compile(f"^signoff:({REQUEST_ID}):([0-9]{{1,6}})$")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from pydantic import ValidationError
 
-from adapters.shell import ChatShell, answer_text_command, private_note
+from adapters.shell import REQUEST_ID, ChatShell, answer_text_command, private_note
 from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card
 from adapters.teams.chat import teams_ids
 from adapters.teams.directory import ConversationRef, Directory
@@ -35,7 +35,7 @@ from workflows.model import Verdict
 log = logging.getLogger("signoff.teams")
 
 CARD = "application/vnd.microsoft.card.adaptive"
-_REQUEST_ID = re.compile(r"^R[0-9A-Z]{6,26}$")
+_REQUEST_ID = re.compile(f"^{REQUEST_ID}$")
 _MENTION = re.compile(r"<at>[^<]*</at>")
 _VERDICTS = {VERB_PREFIX + verdict.value: verdict for verdict in Verdict}
 NOT_IN_TEAMS = "Risk reviews are answered in Slack in this version of Signoff."
