@@ -33,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets, sign
-from bench.load import Run, drive
+from bench.load import Run, drive, print_runs, until_delivered
 from bench.local import database_with_schema, serve_locally
 from bot.app import create_app
 from bot.policy_source import PolicyHolder
@@ -80,10 +80,10 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
     url = await database_with_schema(database)
     baseline, ours, steady = await measure(url, requests, concurrency)
     dialect = url.split(":", 1)[0]
-    print(f"B1 click path on {dialect}: {requests:,} approvals per run, loopback HTTP")
-    print(f"  {'run':<40}{'rate':>11}{'p50 ms':>9}{'p99 ms':>9}   statuses")
-    for run in (baseline, ours, steady):
-        print(run.line())
+    print_runs(
+        f"B1 click path on {dialect}: {requests:,} approvals per run, loopback HTTP",
+        [baseline, ours, steady],
+    )
     ratio = ours.rate / baseline.rate
     print(f"  throughput ratio Signoff / baseline: {ratio:.2f} (target at least 0.5)")
     p99 = steady.percentile(0.99)
@@ -121,10 +121,7 @@ async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, 
                 http.post(f"{base}/slack/events", data=body, headers=signed(body)) as r,
             ):
                 assert r.status == 200, await r.text()
-        for _ in range(6000):  # the app's own relay posts them, one per destination at a time
-            if not await runtime.relay.pending():
-                break
-            await asyncio.sleep(0.1)
+        await until_delivered(runtime.relay)
         cards = [c for c in standin.called("chat.postMessage") if c.args["channel"] == "D0MINA"]
         bodies = click_bodies(standin, cards)
         first, second = bodies[:requests], bodies[requests:]

@@ -24,6 +24,7 @@ from sqlalchemy import insert, update
 
 from bench.clicks import measure
 from bench.ledger import T0, event
+from bench.load import print_runs
 from bench.local import database_with_schema
 from bot.database import create_engine
 from bot.tables import ledger_entries, ledger_head
@@ -59,10 +60,10 @@ async def main(a: str | None, b: str | None, entries: int, requests: int) -> int
     await fill(full, entries)
     _, on_empty, _ = await measure(empty, requests, 10)
     _, on_full, _ = await measure(full, requests, 10)
-    print(f"B3 click latency by ledger size on {empty.split(':', 1)[0]}, concurrency 10")
-    print(f"  {'run':<40}{'rate':>11}{'p50 ms':>9}{'p99 ms':>9}   statuses")
-    print(replace(on_empty, name="empty ledger").line())
-    print(replace(on_full, name=f"{entries:,} ledger entries").line())
+    print_runs(
+        f"B3 click latency by ledger size on {empty.split(':', 1)[0]}, concurrency 10",
+        [replace(on_empty, name="empty ledger"), replace(on_full, name=f"{entries:,} entries")],
+    )
     ratio = on_full.percentile(0.5) / on_empty.percentile(0.5)
     print(f"  p50 ratio long / empty: {ratio:.2f} (target under 1.2)")
     return 0

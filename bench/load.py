@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from bot.outbox import OutboxRelay
+
 
 @dataclass(frozen=True)
 class Run:
@@ -70,3 +72,19 @@ async def drive(
                 tasks.append(asyncio.ensure_future(send(http, body)))
             await asyncio.gather(*tasks)
     return Run(name, time.perf_counter() - started, latencies, statuses)
+
+
+def print_runs(title: str, runs: list[Run]) -> None:
+    """Runs under a title, one line each, as every click benchmark shows them."""
+    print(title)
+    print(f"  {'run':<40}{'rate':>11}{'p50 ms':>9}{'p99 ms':>9}   statuses")
+    for run in runs:
+        print(run.line())
+
+
+async def until_delivered(relay: OutboxRelay, seconds: float = 600) -> None:
+    """Wait while the app's own relay delivers what set-up queued."""
+    for _ in range(int(seconds * 10)):
+        if not await relay.pending():
+            return
+        await asyncio.sleep(0.1)

@@ -35,7 +35,7 @@ from adapters.teams.connections import OneConnection
 from adapters.teams.keys import KeySet
 from adapters.teams.route import teams_route
 from adapters.teams.token_check import TokenCheck
-from bench.load import drive
+from bench.load import drive, print_runs, until_delivered
 from bench.local import database_with_schema, serve_locally
 from bot.app import create_app
 from bot.policy_source import PolicyHolder
@@ -130,10 +130,7 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
                 body = json.dumps(_message(service_url, f"deploy doc-search 1.{n}", n)).encode()
                 async with http.post(f"{base}/api/messages", data=body, headers=bearer(body)) as r:
                     assert r.status in (200, 201, 202), await r.text()
-        for _ in range(6000):
-            if not await runtime.relay.pending():
-                break
-            await asyncio.sleep(0.1)
+        await until_delivered(runtime.relay)
         cards = connector.cards(f"a:chat-{MINA}")
         bodies = [invoke(service_url, card) for card in cards]
         first, second = bodies[:requests], bodies[requests:]
@@ -149,10 +146,10 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
         await connector_runner.cleanup()
         await keys_runner.cleanup()
     dialect = url.split(":", 1)[0]
-    print(f"B5 Teams click path on {dialect}: {requests:,} approvals per run, loopback HTTP")
-    print(f"  {'run':<40}{'rate':>11}{'p50 ms':>9}{'p99 ms':>9}   statuses")
-    for run in (baseline, ours, steady):
-        print(run.line())
+    print_runs(
+        f"B5 Teams click path on {dialect}: {requests:,} approvals per run, loopback HTTP",
+        [baseline, ours, steady],
+    )
     print(f"  throughput ratio Signoff / baseline: {ours.rate / baseline.rate:.2f}")
     print(f"  p99 at 50 clicks/s: {steady.percentile(0.99):.1f} ms")
     return 0
