@@ -24,7 +24,6 @@ from bot.app import Mount, Runtime
 from bot.review_service import new_review_id
 from bot.runtime import chat_shell
 from bot.settings import Settings
-from workflows.policy import Policy
 
 log = logging.getLogger("signoff.slack")
 
@@ -63,14 +62,10 @@ def add_slack_events(
 def slack_bolt(client: AsyncWebClient, runtime: Runtime, team_id: str | None = None) -> AsyncApp:
     """The bolt app with our listeners, shared by the HTTP route and Socket Mode."""
     reviews = runtime.reviews
-
-    def policy() -> Policy:
-        return runtime.policies.current.policy
-
-    identity = SlackIdentity(lookup_client(client), policy, team_id)
     shell = chat_shell(runtime)
+    identity = SlackIdentity(lookup_client(client), shell.policy, team_id)
     review_shell = ReviewShell(
-        reviews.handle, reviews.open_review, reviews.list_text, new_review_id, policy
+        reviews.handle, reviews.open_review, reviews.list_text, new_review_id, shell.policy
     )
     return build_bolt(client, identity, shell, review_shell)
 

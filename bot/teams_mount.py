@@ -107,13 +107,8 @@ def add_teams_messages(
     app: web.Application, config: TeamsConfig, runtime: Runtime, clock: Callable[[], datetime]
 ) -> TeamsEndpoint:
     """`POST /api/messages`: our token checks, then the SDK's adapter, then the services."""
-
-    def policy() -> Policy:
-        return runtime.policies.current.policy
-
-    connector = Connector(config.tokens)
-    identity = TeamsIdentity(policy, member_email(connector))
     shell = chat_shell(runtime)
+    identity = TeamsIdentity(shell.policy, member_email(Connector(config.tokens)))
     agent = SignoffAgent(shell, identity, DatabaseDirectory(runtime.engine, clock))
     adapter = CloudAdapter(connection_manager=OneConnection(config.tokens))
     adapter.on_turn_error = on_turn_error

@@ -9,8 +9,7 @@ tenant on the allow-list (TEAMS-01..13).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,7 +37,6 @@ class TokenCheck:
     keys: KeySet
     app_id: str
     tenants: Collection[str]
-    clock: Callable[[], float] = time.time
 
     async def claims(self, authorization: str | None) -> dict[str, Any]:
         """The verified claims of the `Authorization` header, or `Refused(401)`."""
