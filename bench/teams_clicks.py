@@ -30,7 +30,6 @@ from microsoft_agents.activity import AdaptiveCardInvokeResponse, AdaptiveCardIn
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 
-from adapters.teams.chat import Connector, TeamsChat
 from adapters.teams.connections import OneConnection
 from adapters.teams.keys import KeySet
 from adapters.teams.route import teams_route
@@ -41,8 +40,7 @@ from bot.app import create_app
 from bot.policy_source import PolicyHolder
 from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.teams_directory import DatabaseDirectory
-from bot.teams_mount import TeamsConfig, add_teams_messages
+from bot.teams_mount import TeamsConfig, add_teams_messages, teams_port
 from tests.teams_standin import APP_ID, TENANT, BotConnector, KeyServer, Tokens
 from tests.teams_world import LocalTokens
 
@@ -98,17 +96,11 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
     def clock() -> datetime:
         return datetime.now(UTC)
 
-    def teams_port(engine: Any) -> TeamsChat:
-        directory = DatabaseDirectory(engine, clock)
-        return TeamsChat(
-            Connector(config.tokens), directory, APP_ID, TENANT, lambda: policies.current.policy
-        )
-
     runtime = await build_runtime(
         Settings(database_url=url, signoff_pace_seconds=0),
         policies,
         clock=clock,
-        port_factories={"teams": teams_port},
+        port_factories={"teams": teams_port(config, clock, lambda: policies.current.policy)},
     )
     check = TokenCheck(KeySet(config.metadata_url), APP_ID, {TENANT})
     bare = CloudAdapter(connection_manager=OneConnection(config.tokens))

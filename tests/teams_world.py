@@ -22,11 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.port import ChatPort
 from adapters.slack.chat import SlackChat
 from adapters.slack.signing import SigningSecrets
-from adapters.teams.chat import Connector, TeamsChat
-from adapters.teams.graph import GraphClient
 from bot.slack_mount import add_slack_events
-from bot.teams_directory import DatabaseDirectory
-from bot.teams_mount import TeamsConfig, add_teams_messages
+from bot.teams_mount import TeamsConfig, add_teams_messages, teams_port
 from tests.harness import Clock, Harness, Policies, build_policy
 from tests.slack_world import SECRET
 from tests.teams_standin import (
@@ -200,15 +197,14 @@ async def open_teams_world(
         keys.base_url = str(key_server.make_url("")).rstrip("/")
         service_url = str(bot_api.make_url("/"))
         policies, clock = Policies.of(build_policy(change)), Clock()
-        config = TeamsConfig(APP_ID, TENANT, f"{keys.base_url}/openid", LocalTokens())  # type: ignore[arg-type]
-        chat = TeamsChat(
-            Connector(config.tokens),
-            DatabaseDirectory(engine, clock),
+        config = TeamsConfig(
             APP_ID,
             TENANT,
-            lambda: policies.current.policy,
-            GraphClient(str(graph_api.make_url("/v1.0/")), config.tokens),
+            f"{keys.base_url}/openid",
+            LocalTokens(),  # type: ignore[arg-type]
+            str(graph_api.make_url("/v1.0/")),
         )
+        chat = teams_port(config, clock, lambda: policies.current.policy)(engine)
         more: dict[str, ChatPort] = {"teams": chat}
         if slack is None:
             h = Harness(engine, policies=policies, clock=clock, more_ports=more)

@@ -92,7 +92,7 @@ class TeamsChat:
         app_id: str,
         tenant_id: str,
         policy: Callable[[], Policy],
-        graph: GraphClient | None = None,
+        graph: GraphClient,
     ) -> None:
         self.connector = connector
         self.directory = directory
@@ -100,7 +100,7 @@ class TeamsChat:
         self.tenant_id = tenant_id
         self.policy = policy
         self.rooms = TeamsRooms(
-            graph or GraphClient("https://graph.microsoft.com/v1.0/", connector.tokens),
+            graph,
             lambda: self.policy().incidents.teams_team_id,
             tenant_id,
             self.post,
