@@ -109,7 +109,8 @@ def add_teams_messages(
     """`POST /api/messages`: our token checks, then the SDK's adapter, then the services."""
     shell = chat_shell(runtime)
     identity = TeamsIdentity(shell.policy, member_email(Connector(config.tokens)))
-    agent = SignoffAgent(shell, identity, DatabaseDirectory(runtime.engine, clock))
+    directory = DatabaseDirectory(runtime.engine, clock)
+    agent = SignoffAgent(shell, identity, directory, config.tenant_id)
     adapter = CloudAdapter(connection_manager=OneConnection(config.tokens))
     adapter.on_turn_error = on_turn_error
     check = TokenCheck(KeySet(config.metadata_url), config.app_id, {config.tenant_id})

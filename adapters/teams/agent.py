@@ -27,7 +27,6 @@ from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card
 from adapters.teams.chat import teams_ids
 from adapters.teams.directory import ConversationRef, Directory
 from adapters.teams.identity import TeamsIdentity
-from adapters.teams.token_check import tenant_of
 from workflows.commands import Answer
 from workflows.grammar import Deploy, GrammarError, ListReviews, Review, help_text, parse
 from workflows.model import Verdict
@@ -42,10 +41,14 @@ NOT_IN_TEAMS = "Risk reviews are answered in Slack in this version of Signoff."
 
 
 class SignoffAgent(ActivityHandler):
-    def __init__(self, shell: ChatShell, identity: TeamsIdentity, directory: Directory) -> None:
+    def __init__(
+        self, shell: ChatShell, identity: TeamsIdentity, directory: Directory, tenant_id: str
+    ) -> None:
         self.shell = shell
         self.identity = identity
         self.directory = directory
+        # The route lets through only activities of this tenant, so every one is of it.
+        self.tenant_id = tenant_id
 
     async def on_turn(self, turn_context: TurnContext) -> None:  # type: ignore[override]
         await self.directory.remember(await self._reference(turn_context.activity))
@@ -140,7 +143,7 @@ class SignoffAgent(ActivityHandler):
         return ConversationRef(
             conversation_id=conversation.id if conversation else "",
             service_url=activity.service_url or "",
-            tenant_id=tenant_of(activity.model_dump(by_alias=True, mode="json")) or "",
+            tenant_id=self.tenant_id,
             kind=kind,
             user_id=user if kind == "personal" else None,
             person=person,
