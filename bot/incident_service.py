@@ -32,10 +32,9 @@ from bot.service import (
     LoadedPolicyLike,
     PolicySource,
     new_request_id,
-    record_steps,
+    step_all,
     unavailable_on_outage,
 )
-from bot.store import save_requests
 from bot.tables import approval_requests
 from workflows.commands import Freeze, Thaw
 from workflows.incident_machine import incident_step
@@ -47,7 +46,6 @@ from workflows.incidents import (
     StartIncident,
     ThawDeploys,
 )
-from workflows.machine import step
 from workflows.machine_types import Outcome
 from workflows.model import ApprovalRequest
 from workflows.reviews import review_after_incident
@@ -141,22 +139,7 @@ class IncidentService:
             .with_for_update()
         )
         claimed = [ApprovalRequest.model_validate_json(raw) for raw in await conn.scalars(query)]
-        results = [
-            step(
-                state,
-                Freeze(request_id=state.id, incident_id=incident)
-                if freeze
-                else Thaw(request_id=state.id, incident_id=incident),
-                loaded.policy,
-                now,
-                loaded.digest,
-            )
-            for state in claimed
-        ]
-        changes = [
-            (old, result.state)
-            for old, result in zip(claimed, results, strict=True)
-            if result.state is not None and result.state != old
-        ]
-        await save_requests(conn, changes, now)
-        return await record_steps(conn, results, loaded, self.platforms, now)
+        change = Freeze if freeze else Thaw
+        commands = [change(request_id=state.id, incident_id=incident) for state in claimed]
+        _, queued = await step_all(conn, claimed, commands, loaded, self.platforms, now)
+        return queued

@@ -38,7 +38,7 @@ from workflows.commands import Answer, Command, OpenRequest, Tick
 from workflows.effects import Effect
 from workflows.ledger import AuditEvent
 from workflows.machine import refuse_foreign_card, step
-from workflows.machine_types import Outcome
+from workflows.machine_types import Outcome, Step
 from workflows.model import Actor, ApprovalRequest
 from workflows.policy import Policy
 from workflows.undeliverable import unreachable
@@ -118,17 +118,8 @@ class ApprovalService:
         loaded = self.policies.current
         async with unavailable_on_outage("tick"), self.engine.begin() as conn:
             claimed = await claim_requests(conn, request_ids)
-            results = [
-                step(state, Tick(request_id=state.id), loaded.policy, now, loaded.digest)
-                for state in claimed
-            ]
-            changes = [
-                (old, result.state)
-                for old, result in zip(claimed, results, strict=True)
-                if result.state is not None and result.state != old
-            ]
-            await save_requests(conn, changes, now)
-            queued = await record_steps(conn, results, loaded, self.platforms, now)
+            commands = [Tick(request_id=state.id) for state in claimed]
+            results, queued = await step_all(conn, claimed, commands, loaded, self.platforms, now)
         for result in results:
             self.metrics.commands.labels(action="tick", outcome=result.outcome.code).inc()
         if queued:
@@ -176,6 +167,28 @@ class Recorded(Protocol):
 
     @property
     def effects(self) -> tuple[Effect, ...]: ...
+
+
+async def step_all(
+    conn: AsyncConnection,
+    states: Sequence[ApprovalRequest],
+    commands: Sequence[Command],
+    loaded: LoadedPolicyLike,
+    platforms: Sequence[str],
+    now: datetime,
+) -> tuple[list[Step], int]:
+    """Step each request with its command, save what changed, record the steps; in `conn`."""
+    results = [
+        step(state, command, loaded.policy, now, loaded.digest)
+        for state, command in zip(states, commands, strict=True)
+    ]
+    changes = [
+        (old, result.state)
+        for old, result in zip(states, results, strict=True)
+        if result.state is not None and result.state != old
+    ]
+    await save_requests(conn, changes, now)
+    return results, await record_steps(conn, results, loaded, platforms, now)
 
 
 async def record_steps(
