@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -135,7 +136,16 @@ outbox = Table(
     Column("sent_at", UtcDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Index("ix_outbox_due", "status", "next_attempt_at"),
-    Index("ix_outbox_destination", "destination_key", "id"),
+    # Only pending rows: the relay asks "is an earlier row of this destination still
+    # pending?" for every due row, and sent rows (kept as history) would make each probe
+    # walk the destination's whole past.
+    Index(
+        "ix_outbox_pending_line",
+        "destination_key",
+        "id",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
 )
 
 # Where each card was posted, so the relay can re-render every copy from database state.

@@ -46,6 +46,9 @@ async def _execute(url: str, *statements: str) -> None:
         await engine.dispose()
 
 
+HEAD = "0005"
+STEPS = 5  # migrations from an empty database to HEAD
+
 def _step_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "signoff.db"]
 
@@ -56,7 +59,7 @@ async def test_upgrade_an_empty_database_to_head(
     caplog.set_level(logging.INFO, logger="signoff.db")
     assert await current_revision(empty_database_url) is None
     await upgrade(empty_database_url)
-    assert await current_revision(empty_database_url) == head_revision() == "0004"
+    assert await current_revision(empty_database_url) == head_revision() == HEAD
     assert _step_lines(caplog) == [
         "database migrated from empty to 0001: "
         "The initial schema: requests, votes, deliveries, outbox, card copies, the ledger.",
@@ -67,6 +70,8 @@ async def test_upgrade_an_empty_database_to_head(
         "posts.",
         "database migrated from 0003 to 0004: "
         "Incidents and their rooms: one open incident per system.",
+        "database migrated from 0004 to 0005: "
+        "The outbox's per-destination index covers only pending rows.",
     ]
     engine = create_engine(empty_database_url)
     try:
@@ -79,7 +84,7 @@ async def test_upgrade_an_empty_database_to_head(
     caplog.clear()
     await upgrade(empty_database_url)  # a second run changes nothing
     assert _step_lines(caplog) == []
-    assert await current_revision(empty_database_url) == "0004"
+    assert await current_revision(empty_database_url) == HEAD
     assert await _scalar(empty_database_url, "SELECT count(*) FROM ledger_head") == 1
     assert await check_drift(empty_database_url) == []
 
@@ -156,8 +161,8 @@ async def test_upgrades_in_one_process_take_turns(
 ) -> None:
     caplog.set_level(logging.INFO, logger="signoff.db")
     await asyncio.gather(upgrade(empty_database_url), upgrade(empty_database_url))
-    assert len(_step_lines(caplog)) == 4  # each step once, not once per upgrader
-    assert await current_revision(empty_database_url) == "0004"
+    assert len(_step_lines(caplog)) == STEPS  # each step once, not once per upgrader
+    assert await current_revision(empty_database_url) == HEAD
 
 
 REPLICA = """
@@ -197,8 +202,8 @@ async def test_replicas_upgrading_at_once_both_succeed(empty_database_url: str) 
     logs = [stdout.decode() for stdout, _ in outputs]
     assert [replica.returncode for replica in replicas] == [0] * len(replicas), logs
     # Each step is applied by exactly one replica.
-    assert sum(log.count("signoff.db database migrated") for log in logs) == 4, logs
-    assert await current_revision(empty_database_url) == "0004"
+    assert sum(log.count("signoff.db database migrated") for log in logs) == STEPS, logs
+    assert await current_revision(empty_database_url) == HEAD
     assert await _scalar(empty_database_url, "SELECT count(*) FROM ledger_head") == 1
 
 
@@ -217,14 +222,13 @@ def test_the_alembic_command_runs_without_an_event_loop(tmp_path: Path) -> None:
     command.upgrade(config, "head")
     command.check(config)  # raises when autogenerate would write a migration
     with sqlite3.connect(database) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
         assert conn.execute("SELECT id, seq, hash FROM ledger_head").fetchall() == [
             (1, 0, GENESIS_HASH)
         ]
     conn.close()
 
 
-HEAD = "0004"
 SECOND_REVISION = '''\
 """{doc}"""
 
