@@ -7,16 +7,19 @@ message, so sending the same update twice shows the same thing.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import Destination, MessageRef, OutgoingMessage
-from bot.store import load_request
+from bot.store import load_requests
 from bot.tables import chat_messages
 from workflows.cards import card_view
 from workflows.effects import Audience
+from workflows.model import ApprovalRequest
 from workflows.policy import Policy
 
 
@@ -43,19 +46,54 @@ def destination(policy: Policy, platform: str, address: dict[str, str]) -> Desti
     return Destination("user", key, key)
 
 
-async def compose(
-    conn: AsyncConnection,
+@dataclass(frozen=True)
+class Composed:
+    """A post (`to`) or an update (`ref`) of `message`, ready for the port."""
+
+    to: Destination | None
+    ref: MessageRef | None
+    message: OutgoingMessage
+
+
+async def compose_all(
+    conn: AsyncConnection, policy: Policy, rows: Sequence[tuple[str, str | None, dict[str, Any]]]
+) -> list[Composed | NothingToSend]:
+    """What to send for each (platform, request id, decoded message); two queries in all."""
+    states = await load_requests(
+        conn, {rid for _, rid, m in rows if rid and m["kind"] in ("card", "update")}
+    )
+    wanted = [m["chat_message_id"] for _, _, m in rows if m["kind"] == "update"]
+    copies: dict[int, Any] = {}
+    if wanted:
+        query = select(
+            chat_messages.c.id,
+            chat_messages.c.audience,
+            chat_messages.c.person,
+            chat_messages.c.ref,
+        ).where(chat_messages.c.id.in_(sorted(set(wanted))))
+        copies = {copy.id: copy for copy in await conn.execute(query)}
+    composed: list[Composed | NothingToSend] = []
+    for platform, request_id, message in rows:
+        try:
+            composed.append(_compose(policy, platform, request_id, message, states, copies))
+        except NothingToSend as error:
+            composed.append(error)
+    return composed
+
+
+def _compose(
     policy: Policy,
     platform: str,
     request_id: str | None,
     message: dict[str, Any],
-) -> tuple[Destination | None, MessageRef | None, OutgoingMessage]:
-    """(destination for a post, ref for an update, the message) for a decoded outbox row."""
+    states: Mapping[str, ApprovalRequest],
+    copies: Mapping[int, Any],
+) -> Composed:
     kind = message["kind"]
     if kind == "text":
         to = destination(policy, platform, message["to"])
-        return to, None, OutgoingMessage(text=message["text"])
-    state = await load_request(conn, request_id or "")
+        return Composed(to, None, OutgoingMessage(text=message["text"]))
+    state = states.get(request_id or "")
     if state is None:
         raise NothingToSend(f"request {request_id} does not exist")
     if kind == "card":
@@ -63,15 +101,9 @@ async def compose(
         viewer = address["key"] if address["kind"] == "person" else None
         view = card_view(state, policy, Audience(message["audience"]), viewer)
         to = destination(policy, platform, address)
-        return to, None, OutgoingMessage(text=view.title, card=view)
-    copy = (
-        await conn.execute(
-            select(chat_messages.c.audience, chat_messages.c.person, chat_messages.c.ref).where(
-                chat_messages.c.id == message["chat_message_id"]
-            )
-        )
-    ).first()
+        return Composed(to, None, OutgoingMessage(text=view.title, card=view))
+    copy = copies.get(message["chat_message_id"])
     if copy is None:
         raise NothingToSend(f"card copy {message['chat_message_id']} does not exist")
     view = card_view(state, policy, Audience(copy.audience), copy.person)
-    return None, json.loads(copy.ref), OutgoingMessage(text=view.title, card=view)
+    return Composed(None, json.loads(copy.ref), OutgoingMessage(text=view.title, card=view))

@@ -3,45 +3,40 @@
 Imports only the port protocol from adapters. Per destination, messages go out in order and
 one at a time; a 429 holds back only that destination for `Retry-After`; 5xx and timeouts back
 off exponentially with jitter; permanent errors and messages that keep failing are
-dead-lettered so they never block the rows behind them. Delivery is at least once: a crash
-between the platform call and marking the row sent repeats the call (updates are idempotent).
+dead-lettered so they never block the rows behind them. A pass claims and composes its rows in
+one transaction, sends them concurrently and records every outcome in a second one. Delivery is
+at least once: a crash between the platform call and marking the row sent repeats the call
+(updates are idempotent).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, exists, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from adapters.port import ChatPort, PermanentFailure, RateLimited, TemporaryFailure
-from bot.compose import NothingToSend, compose
+from bot.compose import Composed, NothingToSend, compose_all
 from bot.faults import CrashPoint, no_faults
 from bot.incident_routing import ROOM_KINDS
-from bot.incident_store import record_room, room_of
 from bot.metrics import Metrics
+from bot.outbox_marks import Attempt, DeadLetterHook, decoded, mark
 from bot.retry_policy import PassReport, RetryPolicy
-from bot.room_delivery import (
-    RoomNotReady,
-    abandon_room_tasks,
-    deliver_room_task,
-    wake_room_tasks,
-)
-from bot.store import record_card_location
+from bot.room_delivery import RoomNotReady, deliver_room_task
 from bot.tables import outbox
 from workflows.policy import Policy
 
 log = logging.getLogger("signoff.outbox")
-
-DeadLetterHook = Callable[[AsyncConnection, Any, str, datetime], Awaitable[None]]
 
 
 @dataclass
@@ -63,13 +58,18 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def run_once(self, now: datetime | None = None) -> PassReport:
-        """One pass: claim the first due row of every destination and deliver them together."""
+        """One pass: claim the first due row of every destination, send them together, and
+        record every outcome in one transaction."""
         now = now or self.clock()
         claimed = await self._claim(now)
+        attempts = await asyncio.gather(*(self._attempt(c, now) for c in claimed))
+        for attempt in attempts:
+            if attempt.outcome == "sent" and attempt.message is not None:
+                self.crash(f"after_api_call_before_outbox_mark_done:{attempt.message['kind']}")
+        await self._record(attempts, now)
         report = PassReport()
-        results = await asyncio.gather(*(self._deliver(row, now) for row in claimed))
-        for outcome in results:
-            setattr(report, outcome, getattr(report, outcome) + 1)
+        for attempt in attempts:
+            setattr(report, attempt.report_field, getattr(report, attempt.report_field) + 1)
         return report
 
     async def drain(self, now: datetime | None = None, max_passes: int = 1000) -> PassReport:
@@ -107,9 +107,10 @@ class OutboxRelay:
             )
         return int(count or 0)
 
-    async def _claim(self, now: datetime) -> list[Any]:
+    async def _claim(self, now: datetime) -> list[Claimed]:
         # A row is eligible when due and first in line for its destination; claiming pushes
-        # its next attempt out by the lease, so a crashed delivery is retried, not lost.
+        # its next attempt out by the lease, so a crashed delivery is retried, not lost. What
+        # to send is composed in the same transaction, a few queries for the whole page.
         earlier = aliased(outbox)
         first_in_line = ~exists().where(
             and_(
@@ -128,158 +129,146 @@ class OutboxRelay:
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=outbox)
             rows = list((await conn.execute(query)).all())
-            if rows:
-                await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([r.id for r in rows]))
-                    .values(next_attempt_at=now + self.retry.lease)
-                )
-        return rows
-
-    async def _deliver(self, row: Any, now: datetime) -> str:
-        port = self.ports.get(row.platform)
-        if port is None:
-            return await self._dead(row, now, f"platform {row.platform} is not enabled")
-        policy = self.policy()
-        try:
-            decoded = json.loads(row.message)
-            if decoded["kind"] in ROOM_KINDS:
-                new_ref = await deliver_room_task(self.engine, port, policy, row.platform, decoded)
-            else:
-                async with self.engine.connect() as conn:
-                    to, ref, message = await compose(
-                        conn, policy, row.platform, row.request_id, decoded
-                    )
-                if ref is not None:
-                    await port.update(ref, message)
-                    new_ref = None
-                else:
-                    assert to is not None
-                    new_ref = await port.post(to, message)
-        except NothingToSend as error:
-            return await self._dead(row, now, str(error))
-        except RoomNotReady:
-            return await self._wait(row, now)
-        except PermanentFailure as error:
-            return await self._dead(row, now, f"permanent: {error}")
-        except RateLimited as error:
-            wait = timedelta(seconds=max(error.retry_after, 0.0))
-            return await self._retry(row, now, now + wait, "rate-limited", str(error), False)
-        except (TemporaryFailure, TimeoutError, OSError) as error:
-            return await self._backoff(row, now, "temporary", f"{type(error).__name__}: {error}")
-        except Exception as error:
-            log.exception("outbox row %s failed unexpectedly", row.id)
-            return await self._backoff(row, now, "error", f"{type(error).__name__}: {error}")
-        self.crash(f"after_api_call_before_outbox_mark_done:{decoded['kind']}")
-        await self._sent(row, now, decoded, new_ref)
-        return "sent"
-
-    async def _pace(self, conn: AsyncConnection, destination: str, not_before: datetime) -> None:
-        """Hold the destination's next message until `not_before`."""
-        following = (
-            select(func.min(outbox.c.id))
-            .where(outbox.c.destination_key == destination, outbox.c.status == "pending")
-            .scalar_subquery()
-        )
-        await conn.execute(
-            update(outbox)
-            .where(outbox.c.id == following, outbox.c.next_attempt_at < not_before)
-            .values(next_attempt_at=not_before)
-        )
-
-    async def _sent(
-        self, row: Any, now: datetime, message: dict[str, Any], ref: dict[str, str] | None
-    ) -> None:
-        async with self.engine.begin() as conn:
+            if not rows:
+                return []
             await conn.execute(
                 update(outbox)
-                .where(outbox.c.id == row.id)
-                .values(status="sent", sent_at=now, attempts=row.attempts + 1, last_error=None)
+                .where(outbox.c.id.in_([r.id for r in rows]))
+                .values(next_attempt_at=now + self.retry.lease)
             )
-            if self.retry.pace:
-                await self._pace(conn, row.destination_key, now + self.retry.pace)
-            if ref is not None and message["kind"] == "room":
-                await record_room(conn, message["incident_id"], row.platform, ref, now)
-                await wake_room_tasks(conn, message["incident_id"], row.platform, now)
-            if ref is not None and message["kind"] == "card":
-                to = message["to"]
-                await record_card_location(
-                    conn,
-                    request_id=row.request_id,
-                    platform=row.platform,
-                    audience=message["audience"],
-                    person=to["key"] if to["kind"] == "person" else None,
-                    ref=ref,
-                    outbox_id=row.id,
-                    now=now,
+            messages = [decoded(row) for row in rows]
+            plain = [
+                (row.platform, row.request_id, message)
+                for row, message in zip(rows, messages, strict=True)
+                if message is not None and message["kind"] not in ROOM_KINDS
+            ]
+            plans = iter(await compose_all(conn, self.policy(), plain))
+        return [
+            Claimed(
+                row,
+                message,
+                next(plans) if message is not None and message["kind"] not in ROOM_KINDS else None,
+            )
+            for row, message in zip(rows, messages, strict=True)
+        ]
+
+    async def _attempt(self, claimed: Claimed, now: datetime) -> Attempt:
+        """Send one claimed row and decide what becomes of it; writes nothing."""
+        row, message, plan = claimed
+        port = self.ports.get(row.platform)
+        if port is None:
+            return Attempt(row, "dead", message, error=f"platform {row.platform} is not enabled")
+        if message is None:
+            return self._backoff(row, now, "error", "the message is not a JSON object with a kind")
+        if isinstance(plan, NothingToSend):
+            return Attempt(row, "dead", message, error=str(plan))
+        try:
+            if plan is None:
+                ref = await deliver_room_task(
+                    self.engine, port, self.policy(), row.platform, message
                 )
-        self.metrics.delivered.labels(platform=row.platform).inc()
+            elif plan.ref is not None:
+                await port.update(plan.ref, plan.message)
+                ref = None
+            else:
+                assert plan.to is not None
+                ref = await port.post(plan.to, plan.message)
+        except NothingToSend as error:
+            return Attempt(row, "dead", message, error=str(error))
+        except RoomNotReady:
+            if now - row.created_at >= self.retry.max_age:
+                return Attempt(row, "dead", message, error="the incident's room was never made")
+            return Attempt(row, "wait", message)
+        except PermanentFailure as error:
+            return Attempt(row, "dead", message, error=f"permanent: {error}")
+        except RateLimited as error:
+            wait = timedelta(seconds=max(error.retry_after, 0.0))
+            return Attempt(row, "retry", message, next_at=now + wait, counts=False,
+                           reason="rate-limited", error=str(error))  # fmt: skip
+        except (TemporaryFailure, TimeoutError, OSError) as error:
+            return self._backoff(row, now, "temporary", f"{type(error).__name__}: {error}")
+        except Exception as error:
+            log.exception("outbox row %s failed unexpectedly", row.id)
+            return self._backoff(row, now, "error", f"{type(error).__name__}: {error}")
+        return Attempt(row, "sent", message, ref=ref)
 
-    async def _wait(self, row: Any, now: datetime) -> str:
-        """Not a failure: the row needs its incident's room, whose row will wake it.
-
-        The room may have been made while this row was being tried; then it is due at once.
-        A room that never comes (its row dead-lettered) leaves the row to age out.
-        """
-        if now - row.created_at >= self.retry.max_age:
-            return await self._dead(row, now, "the incident's room was never made")
-        incident = json.loads(row.message)["incident_id"]
-        this_row = update(outbox).where(outbox.c.id == row.id)
-        async with self.engine.begin() as conn:
-            # The row's lock first, then the look: a room made since is seen now, or its wake
-            # waits for this lock and comes after, so the row is never left asleep.
-            await conn.execute(this_row.values(next_attempt_at=now + self.retry.base))
-            if await room_of(conn, incident, row.platform) is not None:
-                await conn.execute(this_row.values(next_attempt_at=now))
-        return "retried"
-
-    async def _backoff(self, row: Any, now: datetime, reason: str, error: str) -> str:
+    def _backoff(self, row: Any, now: datetime, reason: str, error: str) -> Attempt:
         attempts = row.attempts + 1
         too_old = now - row.created_at >= self.retry.max_age
         if attempts >= self.retry.max_attempts or too_old:
             why = "too old" if too_old else f"{attempts} attempts"
-            return await self._dead(row, now, f"gave up after {why}; last error: {error}")
+            return Attempt(row, "dead", decoded(row),
+                           error=f"gave up after {why}; last error: {error}")  # fmt: skip
         next_at = now + self.retry.backoff(attempts, self.jitter())
-        return await self._retry(row, now, next_at, reason, error, True)
+        return Attempt(row, "retry", decoded(row), next_at=next_at, reason=reason, error=error)
 
-    async def _retry(
-        self, row: Any, now: datetime, next_at: datetime, reason: str, error: str, counts: bool
-    ) -> str:
-        attempts = row.attempts + 1 if counts else row.attempts
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row.id)
-                .values(next_attempt_at=next_at, attempts=attempts, last_error=error[:2000])
-            )
-        self.metrics.retried.labels(platform=row.platform, reason=reason).inc()
-        log.warning(
-            "outbox row %s to %s: %s; next attempt at %s",
-            row.id,
-            row.destination_key,
-            error,
-            next_at.isoformat(),
+    async def _record(self, attempts: Sequence[Attempt], now: datetime) -> None:
+        """All of a pass's outcomes in one transaction; should that fail, each in its own, so
+        one bad row cannot make the others be sent again."""
+        marking = functools.partial(
+            mark, pace=self.retry.pace, wait=self.retry.base, on_dead=self.on_dead
         )
-        return "retried"
+        try:
+            async with self.engine.begin() as conn:
+                for attempt in attempts:
+                    await marking(conn, attempt, now)
+            recorded = list(attempts)
+        except DBAPIError as error:
+            if len(attempts) < 2 or _is_outage(error):
+                raise
+            log.warning(
+                "recording %d outbox rows together failed (%s); one by one", len(attempts), error
+            )
+            recorded = []
+            for attempt in attempts:
+                try:
+                    async with self.engine.begin() as conn:
+                        await marking(conn, attempt, now)
+                    recorded.append(attempt)
+                except DBAPIError as error:
+                    if _is_outage(error):
+                        raise
+                    log.exception(
+                        "outbox row %s: its outcome could not be recorded; it will be "
+                        "tried again when its lease ends",
+                        attempt.row.id,
+                    )
+        for attempt in recorded:
+            self._tell(attempt)
 
-    async def _dead(self, row: Any, now: datetime, error: str) -> str:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row.id)
-                .values(status="dead", attempts=row.attempts + 1, last_error=error[:2000])
+    def _tell(self, attempt: Attempt) -> None:
+        """Metrics and the log line for a recorded attempt."""
+        row = attempt.row
+        if attempt.outcome == "sent":
+            self.metrics.delivered.labels(platform=row.platform).inc()
+        elif attempt.outcome == "retry":
+            self.metrics.retried.labels(platform=row.platform, reason=attempt.reason).inc()
+            assert attempt.next_at is not None
+            log.warning(
+                "outbox row %s to %s: %s; next attempt at %s",
+                row.id,
+                row.destination_key,
+                attempt.error,
+                attempt.next_at.isoformat(),
             )
-            if self.on_dead is not None:
-                await self.on_dead(conn, row, error, now)
-            message = json.loads(row.message)
-            if message.get("kind") == "room":
-                await abandon_room_tasks(conn, message["incident_id"], row.platform, error)
-        self.metrics.dead.labels(platform=row.platform).inc()
-        log.error(
-            "outbox row %s to %s dead-lettered: %s. The decision it reports stands; "
-            "its last_error in the outbox table says what to fix.",
-            row.id,
-            row.destination_key,
-            error,
-        )
-        return "dead"
+        elif attempt.outcome == "dead":
+            self.metrics.dead.labels(platform=row.platform).inc()
+            log.error(
+                "outbox row %s to %s dead-lettered: %s. The decision it reports stands; "
+                "its last_error in the outbox table says what to fix.",
+                row.id,
+                row.destination_key,
+                attempt.error,
+            )
+
+
+class Claimed(NamedTuple):
+    """A claimed row, its decoded message, and what to send (None: a room task)."""
+
+    row: Any
+    message: dict[str, Any] | None
+    plan: Composed | NothingToSend | None
+
+
+def _is_outage(error: DBAPIError) -> bool:
+    return isinstance(error, OperationalError) or error.connection_invalidated
