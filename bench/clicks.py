@@ -95,7 +95,9 @@ async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, 
     """The baseline, Signoff at `concurrency`, and Signoff at 50 clicks/s, on database `url`."""
     standin = SlackStandIn()
     api_runner, api = await serve_locally(standin.app())
-    client = make_client("xoxb-bench", f"{api}/api/")
+    # One session for every Slack call, as `serve` has.
+    session = aiohttp.ClientSession()
+    client = make_client("xoxb-bench", f"{api}/api/", session)
     runtime = await build_runtime(
         # No pacing: the stand-in has no rate limit, and B1 measures clicks, not pacing.
         Settings(database_url=url, signoff_pace_seconds=0),
@@ -134,6 +136,7 @@ async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, 
                              signed, concurrency, per_second=50)  # fmt: skip
     finally:
         await runner.cleanup()
+        await session.close()
         await api_runner.cleanup()
     return baseline, ours, steady
 

@@ -79,7 +79,8 @@ async def main(delay: float, runs: int) -> int:
     standin = SlackStandIn(delay=delay)
     api_runner, api_base = await serve_locally(standin.app())
     api = f"{api_base}/api/"
-    client = make_client("xoxb-bench", api)
+    session = aiohttp.ClientSession()  # one for every Slack call, as `serve` has
+    client = make_client("xoxb-bench", api, session)
     runtime = await build_runtime(
         Settings(database_url=url),
         PolicyHolder(folder / "policy.yaml"),
@@ -113,6 +114,7 @@ async def main(delay: float, runs: int) -> int:
                 await asyncio.sleep(1.2)  # let each destination's pacing pass between runs
     finally:
         await runner.cleanup()
+        await session.close()
         await api_runner.cleanup()
     results.sort()
     median = results[len(results) // 2]

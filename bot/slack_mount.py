@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -29,8 +30,14 @@ log = logging.getLogger("signoff.slack")
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client, on one HTTP session that `slack_mount` closes at shutdown.
+
+    Call it with the event loop running (aiohttp binds the session to it).
+    """
     assert settings.slack_bot_token is not None
-    return make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    return make_client(
+        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, aiohttp.ClientSession()
+    )
 
 
 def signing_secrets(settings: Settings) -> SigningSecrets:
@@ -93,10 +100,16 @@ def slack_mount(settings: Settings, client: AsyncWebClient) -> Mount:
     secrets = signing_secrets(settings) if settings.slack_over_http else None
     app_token = settings.slack_app_token if settings.slack_socket_mode else None
 
+    async def close_session(_: web.Application) -> None:
+        # After the relay has stopped: on_cleanup runs once every cleanup context is done.
+        if client.session is not None:
+            await client.session.close()
+
     def mount(app: web.Application, runtime: Runtime) -> None:
         if secrets is not None:
             add_slack_events(app, secrets, client, runtime)
         if app_token is not None:
             add_socket_mode(app, app_token.get_secret_value(), client, runtime)
+        app.on_cleanup.append(close_session)
 
     return mount

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -76,8 +77,8 @@ class SlackWorld:
 @pytest.fixture
 async def world(engine: AsyncEngine) -> AsyncIterator[SlackWorld]:
     standin = SlackStandIn()
-    async with TestServer(standin.app()) as api:
-        web_client = make_client("xoxb-flow", str(api.make_url("/api/")))
+    async with TestServer(standin.app()) as api, aiohttp.ClientSession() as session:
+        web_client = make_client("xoxb-flow", str(api.make_url("/api/")), session)
         h = Harness(engine, chat=SlackChat(web_client))  # type: ignore[arg-type]
         app = web.Application()
         secrets = SigningSecrets(SECRET.encode())

@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
@@ -81,8 +82,8 @@ async def test_a_reduced_test_l_loses_nothing_and_counts_nothing_twice(
     engine: AsyncEngine,
 ) -> None:
     standin = SlackStandIn()
-    async with TestServer(standin.app()) as api:
-        client = make_client("xoxb-drill", str(api.make_url("/api/")))
+    async with TestServer(standin.app()) as api, aiohttp.ClientSession() as session:
+        client = make_client("xoxb-drill", str(api.make_url("/api/")), session)
         h = Harness(
             engine,
             policies=Policies.of(build_policy(spread_out)),

@@ -34,9 +34,15 @@ TEMPORARY_ERRORS = frozenset(
 )
 
 
-def make_client(token: str, base_url: str) -> AsyncWebClient:
-    """The client for messages: no retries of its own, since the outbox relay owns them."""
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+def make_client(
+    token: str, base_url: str, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """The client for messages: no retries of its own, since the outbox relay owns them.
+
+    Give it a `session` that lives as long as the process: without one the SDK opens a new
+    session, and a new connection with its TLS handshake, for every call.
+    """
+    return AsyncWebClient(token=token, base_url=base_url, session=session, retry_handlers=[])
 
 
 def lookup_client(client: AsyncWebClient) -> AsyncWebClient:
@@ -44,6 +50,7 @@ def lookup_client(client: AsyncWebClient) -> AsyncWebClient:
     return AsyncWebClient(
         token=client.token,
         base_url=client.base_url,
+        session=client.session,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
 
