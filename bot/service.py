@@ -99,8 +99,9 @@ class ApprovalService:
                 result = step(state, command, loaded.policy, now, loaded.digest)
             if result.state is not None and result.state != state:
                 await save_request(conn, state, result.state, now)
-            await append_events(conn, result.audit, now, loaded.digest)
             await enqueue_effects(conn, result.effects, loaded.policy, self.platforms, now)
+            # Last: from here to the commit every other writer waits for the ledger's head.
+            await append_events(conn, result.audit, now, loaded.digest)
             self.crash(f"before_commit:{command.action.value}")
         self.crash(f"after_commit_before_ack:{command.action.value}")
         self.metrics.commands.labels(action=command.action.value, outcome=result.outcome.code).inc()
@@ -198,11 +199,15 @@ async def record_steps(
     platforms: Sequence[str],
     now: datetime,
 ) -> int:
-    """Append the steps' audit events and queue their effects in the caller's transaction."""
+    """Queue the steps' effects and append their audit events in the caller's transaction.
+
+    The ledger comes last: from its head's lock to the commit, every other writer waits.
+    """
+    effects = [effect for result in results for effect in result.effects]
+    queued = await enqueue_effects(conn, effects, loaded.policy, platforms, now)
     events = [event for result in results for event in result.audit]
     await append_events(conn, events, now, loaded.digest)
-    effects = [effect for result in results for effect in result.effects]
-    return await enqueue_effects(conn, effects, loaded.policy, platforms, now)
+    return queued
 
 
 @contextlib.asynccontextmanager
