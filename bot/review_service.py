@@ -27,7 +27,6 @@ from bot.review_store import (
     save_reviews,
     systems_with_open_reviews,
 )
-from bot.routing import enqueue_effects
 from bot.service import PolicySource, new_request_id, record_steps, unavailable_on_outage
 from workflows.machine_types import Outcome, Problem
 from workflows.review_machine import review_step
@@ -72,8 +71,7 @@ class ReviewService:
                 await save_review(conn, result.state, loaded.policy, now)
             if result.next_review is not None:
                 await add_review(conn, result.next_review, loaded.policy, now)
-            await append_events(conn, result.audit, now, loaded.digest)
-            await enqueue_effects(conn, result.effects, loaded.policy, self.platforms, now)
+            await record_steps(conn, [result], loaded, self.platforms, now)
         label = f"review-{command.action.value}"
         self.metrics.commands.labels(action=label, outcome=result.outcome.code).inc()
         if result.effects:

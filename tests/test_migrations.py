@@ -49,6 +49,7 @@ async def _execute(url: str, *statements: str) -> None:
 HEAD = "0005"
 STEPS = 5  # migrations from an empty database to HEAD
 
+
 def _step_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "signoff.db"]
 
