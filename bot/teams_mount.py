@@ -6,7 +6,7 @@ The only module of `bot` that knows the Teams adapter's parts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiohttp import web
@@ -43,6 +43,11 @@ class TeamsConfig:
     metadata_url: str
     tokens: AccessTokenProviderBase
     graph_url: str = "https://graph.microsoft.com/v1.0/"
+    # Shared by the port and the route's member look-ups; the route's app closes it.
+    connector: Connector = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "connector", Connector(self.tokens))
 
 
 def teams_config(settings: Settings) -> TeamsConfig:
@@ -73,7 +78,7 @@ def teams_port(
         directory = DatabaseDirectory(engine, clock)
         graph = GraphClient(config.graph_url, config.tokens)
         return TeamsChat(
-            Connector(config.tokens), directory, config.app_id, config.tenant_id, policy, graph
+            config.connector, directory, config.app_id, config.tenant_id, policy, graph
         )
 
     return make
@@ -81,8 +86,8 @@ def teams_port(
 
 def member_email(connector: Connector) -> MemberEmail:
     async def look_up(service_url: str, conversation_id: str, member_id: str) -> str | None:
-        async with connector.at(service_url) as client:
-            member = await client.conversations.get_conversation_member(conversation_id, member_id)
+        client = await connector.at(service_url)
+        member = await client.conversations.get_conversation_member(conversation_id, member_id)
         extra = member.model_extra or {}
         found = extra.get("email") or extra.get("userPrincipalName")
         return str(found) if found else None
@@ -108,7 +113,7 @@ def add_teams_messages(
 ) -> TeamsEndpoint:
     """`POST /api/messages`: our token checks, then the SDK's adapter, then the services."""
     shell = chat_shell(runtime)
-    identity = TeamsIdentity(shell.policy, member_email(Connector(config.tokens)))
+    identity = TeamsIdentity(shell.policy, member_email(config.connector))
     directory = DatabaseDirectory(runtime.engine, clock)
     agent = SignoffAgent(shell, identity, directory, config.tenant_id)
     adapter = CloudAdapter(connection_manager=OneConnection(config.tokens))
@@ -117,6 +122,12 @@ def add_teams_messages(
 
     count = runtime.metrics.refusal_counter("teams")
     app.router.add_post("/api/messages", teams_route(check, adapter, agent, count))
+
+    async def close_connector(_: web.Application) -> None:
+        # After the relay has stopped: on_cleanup runs once every cleanup context is done.
+        await config.connector.close()
+
+    app.on_cleanup.append(close_connector)
     return TeamsEndpoint(check, adapter)
 
 

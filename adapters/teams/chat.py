@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from microsoft_agents.activity import (
@@ -68,17 +68,30 @@ async def delivery() -> AsyncIterator[None]:
 
 @dataclass
 class Connector:
-    """Opens the SDK's connector client at a service URL with the bot's own token."""
+    """The SDK's connector client for a service URL, with the bot's current token.
+
+    One HTTP session per service URL for the life of the process (`close` ends them): the
+    SDK's default is a new session, connection and handshake for every call. A client is
+    made again only when the token changes.
+    """
 
     tokens: AccessTokenProviderBase
+    _clients: dict[str, tuple[str, ConnectorClient]] = field(default_factory=dict)
 
-    @contextlib.asynccontextmanager
-    async def at(self, service_url: str) -> AsyncIterator[ConnectorClient]:
+    async def at(self, service_url: str) -> ConnectorClient:
         token = await self.tokens.get_access_token(BOT_FRAMEWORK, SCOPES)
-        client = ConnectorClient(endpoint=service_url, token=token)
-        try:
-            yield client
-        finally:
+        known = self._clients.get(service_url)
+        if known is not None and known[0] == token:
+            return known[1]
+        session = known[1].client if known is not None else None
+        # The client sets the token on the session's headers, so the old one stops at once.
+        client = ConnectorClient(endpoint=service_url, token=token, session=session)
+        self._clients[service_url] = (token, client)
+        return client
+
+    async def close(self) -> None:
+        clients, self._clients = self._clients, {}
+        for _, client in clients.values():
             await client.close()
 
 
@@ -126,10 +139,10 @@ class TeamsChat:
     async def post(self, to: Destination, message: OutgoingMessage) -> MessageRef:
         async with delivery():
             service_url, conversation = await self._conversation_for(to)
-            async with self.connector.at(service_url) as client:
-                sent = await client.conversations.send_to_conversation(
-                    conversation, self._activity(message)
-                )
+            client = await self.connector.at(service_url)
+            sent = await client.conversations.send_to_conversation(
+                conversation, self._activity(message)
+            )
         if not sent.id:
             raise TemporaryFailure("Teams accepted the message but returned no activity id")
         return {"service_url": service_url, "conversation": conversation, "activity": sent.id}
@@ -137,7 +150,8 @@ class TeamsChat:
     async def update(self, ref: MessageRef, message: OutgoingMessage) -> None:
         activity = self._activity(message)
         activity.id = ref["activity"]
-        async with delivery(), self.connector.at(ref["service_url"]) as client:
+        async with delivery():
+            client = await self.connector.at(ref["service_url"])
             await client.conversations.update_activity(
                 ref["conversation"], ref["activity"], activity
             )
@@ -185,8 +199,8 @@ class TeamsChat:
             tenant_id=self.tenant_id,
             channel_data={"tenant": {"id": self.tenant_id}},
         )
-        async with self.connector.at(service_url) as client:
-            created = await client.conversations.create_conversation(parameters)
+        client = await self.connector.at(service_url)
+        created = await client.conversations.create_conversation(parameters)
         await self.directory.remember(
             ConversationRef(created.id, service_url, self.tenant_id, "personal", user, to.key)
         )
