@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from workflows.cards import CardView
-from workflows.commands import Cancel, Command, OpenRequest
+from workflows.commands import Answer, Cancel, Command, OpenRequest
 from workflows.grammar import (
     CancelRequest,
     CloseIncident,
@@ -35,6 +35,10 @@ class ChatShell:
     waiting_on: Callable[[Actor], Awaitable[str]]
     # The card a person should see of a request now, or None when there is no such request.
     card_for: Callable[[str, str | None], Awaitable[CardView | None]]
+    # A button's answer and the card its presser should see after it.
+    answer_on_card: Callable[
+        [Answer, tuple[str, str] | None, str | None], Awaitable[tuple[Outcome, CardView | None]]
+    ]
     incident: Callable[[IncidentCommand], Awaitable[Outcome]]
     new_incident_id: Callable[[], str]
 

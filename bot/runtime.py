@@ -70,6 +70,7 @@ def chat_shell(runtime: Runtime) -> ChatShell:
         policy=policy,
         waiting_on=service.waiting_on,
         card_for=service.card_for,
+        answer_on_card=service.answer_on_card,
         incident=runtime.incidents.handle,
         new_incident_id=new_incident_id,
     )

@@ -79,12 +79,30 @@ class ApprovalService:
 
     async def handle(self, command: Command, delivery: tuple[str, str] | None = None) -> Outcome:
         """Apply `command` once; `delivery` (platform, id) makes a redelivery a no-op."""
+        outcome, _ = await self._apply(command, delivery)
+        return outcome
+
+    async def answer_on_card(
+        self, command: Answer, delivery: tuple[str, str] | None, viewer: str | None
+    ) -> tuple[Outcome, CardView | None]:
+        """Apply a button's answer and the card `viewer` should see after it, rendered from
+        the state the decision left, without reading the request again."""
+        outcome, state = await self._apply(command, delivery)
+        if state is None:  # a redelivery, or no such request: nothing was read
+            return outcome, await self.card_for(command.request_id, viewer)
+        policy = self.policies.current.policy
+        return outcome, card_view(state, policy, audience_of(state, policy, viewer), viewer)
+
+    async def _apply(
+        self, command: Command, delivery: tuple[str, str] | None
+    ) -> tuple[Outcome, ApprovalRequest | None]:
+        """The outcome and the request's state after the command (None when none was read)."""
         now = self.clock()
         loaded = self.policies.current
         async with unavailable_on_outage(command.action.value), self.engine.begin() as conn:
             if delivery is not None and not await claim_delivery(conn, *delivery, now):
                 self.metrics.duplicates.inc()
-                return Outcome(True, "duplicate", "Already received; nothing more to do.")
+                return Outcome(True, "duplicate", "Already received; nothing more to do."), None
             state = None
             if not isinstance(command, OpenRequest):
                 state = await load_request(conn, command.request_id, for_update=True)
@@ -107,7 +125,7 @@ class ApprovalService:
         self.metrics.commands.labels(action=command.action.value, outcome=result.outcome.code).inc()
         if result.effects:
             self.on_commit()
-        return result.outcome
+        return result.outcome, result.state or state
 
     async def tick_page(self, request_ids: Sequence[str]) -> int:
         """Tick a page of due requests in one transaction; returns how many it claimed.

@@ -27,6 +27,7 @@ from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card
 from adapters.teams.chat import teams_ids
 from adapters.teams.directory import ConversationRef, Directory
 from adapters.teams.identity import TeamsIdentity
+from workflows.cards import CardView
 from workflows.commands import Answer
 from workflows.grammar import Deploy, GrammarError, ListReviews, Review, help_text, parse
 from workflows.model import Verdict
@@ -114,6 +115,7 @@ class SignoffAgent(ActivityHandler):
             return _error(HTTPStatus.BAD_REQUEST, "This is not a Signoff card action.")
         actor = await self.identity.actor(activity)
         note = None
+        view: CardView | None
         if verb in _VERDICTS:
             comment = data.get("comment")
             command = Answer(
@@ -125,8 +127,10 @@ class SignoffAgent(ActivityHandler):
                 location=_location(activity),
             )
             delivery = ("teams", activity.id) if activity.id else None
-            note = private_note(await self.shell.dispatch(command, delivery))
-        view = await self.shell.card_for(request_id, actor.person)
+            outcome, view = await self.shell.answer_on_card(command, delivery, actor.person)
+            note = private_note(outcome)
+        else:
+            view = await self.shell.card_for(request_id, actor.person)
         if view is None:
             return _error(HTTPStatus.NOT_FOUND, f"There is no request {request_id}.")
         card = adaptive_card(view, teams_ids(self.shell.policy()), note)
