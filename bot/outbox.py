@@ -30,13 +30,26 @@ from bot.compose import Composed, NothingToSend, compose_all
 from bot.faults import CrashPoint, no_faults
 from bot.incident_routing import ROOM_KINDS
 from bot.metrics import Metrics
-from bot.outbox_marks import Attempt, DeadLetterHook, decoded, mark
+from bot.outbox_marks import Attempt, DeadLetterHook, decoded, mark_all
 from bot.retry_policy import PassReport, RetryPolicy
 from bot.room_delivery import RoomNotReady, deliver_room_task
 from bot.tables import outbox
 from workflows.policy import Policy
 
 log = logging.getLogger("signoff.outbox")
+
+_EARLIER = aliased(outbox)
+# A pending row with no earlier pending row of its destination: the next one to go there.
+_FIRST_IN_LINE = (
+    outbox.c.status == "pending",
+    ~exists().where(
+        and_(
+            _EARLIER.c.status == "pending",
+            _EARLIER.c.destination_key == outbox.c.destination_key,
+            _EARLIER.c.id < outbox.c.id,
+        )
+    ),
+)
 
 
 @dataclass
@@ -85,18 +98,20 @@ class OutboxRelay:
         return total
 
     async def run_forever(self, stop: asyncio.Event, idle: float = 5.0) -> None:
-        """Deliver until `stop` is set; sleep until woken, or `idle` seconds for retries."""
+        """Deliver until `stop` is set; between passes sleep until woken or until the next
+        row is due (a paced or retried one), at most `idle` seconds."""
         while not stop.is_set():
             self._wakeup.clear()
             try:
                 report = await self.run_once()
+                if report.handled:
+                    continue
+                pause = await self._until_next_due(idle)
             except Exception:
                 log.exception("outbox pass failed; trying again in %.0f s", idle)
-                report = PassReport()
-            if report.handled:
-                continue
+                pause = idle
             waiters = [asyncio.ensure_future(e.wait()) for e in (self._wakeup, stop)]
-            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
 
@@ -107,21 +122,22 @@ class OutboxRelay:
             )
         return int(count or 0)
 
+    async def _until_next_due(self, idle: float) -> float:
+        """Seconds until the earliest row that is first in line falls due, at most `idle`."""
+        query = select(func.min(outbox.c.next_attempt_at)).where(*_FIRST_IN_LINE)
+        async with self.engine.connect() as conn:
+            due: datetime | None = await conn.scalar(query)
+        if due is None:
+            return idle
+        return min(max((due - self.clock()).total_seconds(), 0.0), idle)
+
     async def _claim(self, now: datetime) -> list[Claimed]:
         # A row is eligible when due and first in line for its destination; claiming pushes
         # its next attempt out by the lease, so a crashed delivery is retried, not lost. What
         # to send is composed in the same transaction, a few queries for the whole page.
-        earlier = aliased(outbox)
-        first_in_line = ~exists().where(
-            and_(
-                earlier.c.status == "pending",
-                earlier.c.destination_key == outbox.c.destination_key,
-                earlier.c.id < outbox.c.id,
-            )
-        )
         query = (
             select(outbox)
-            .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now, first_in_line)
+            .where(outbox.c.next_attempt_at <= now, *_FIRST_IN_LINE)
             .order_by(outbox.c.id)
             .limit(self.batch)
         )
@@ -206,12 +222,13 @@ class OutboxRelay:
         """All of a pass's outcomes in one transaction; should that fail, each in its own, so
         one bad row cannot make the others be sent again."""
         marking = functools.partial(
-            mark, pace=self.retry.pace, wait=self.retry.base, on_dead=self.on_dead
+            mark_all, pace=self.retry.pace, wait=self.retry.base, on_dead=self.on_dead
         )
+        if not attempts:
+            return
         try:
             async with self.engine.begin() as conn:
-                for attempt in attempts:
-                    await marking(conn, attempt, now)
+                await marking(conn, attempts, now)
             recorded = list(attempts)
         except DBAPIError as error:
             if len(attempts) < 2 or _is_outage(error):
@@ -223,7 +240,7 @@ class OutboxRelay:
             for attempt in attempts:
                 try:
                     async with self.engine.begin() as conn:
-                        await marking(conn, attempt, now)
+                        await marking(conn, [attempt], now)
                     recorded.append(attempt)
                 except DBAPIError as error:
                     if _is_outage(error):

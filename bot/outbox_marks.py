@@ -7,19 +7,18 @@ commit. `Attempt` is the result of trying one row, decided before anything is wr
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import MessageRef
 from bot.incident_store import record_room, room_of
 from bot.room_delivery import abandon_room_tasks, wake_room_tasks
-from bot.store import record_card_location
-from bot.tables import outbox
+from bot.tables import chat_messages, outbox
 
 DeadLetterHook = Callable[[AsyncConnection, Any, str, datetime], Awaitable[None]]
 
@@ -43,28 +42,56 @@ class Attempt:
         return {"sent": "sent", "retry": "retried", "wait": "retried", "dead": "dead"}[self.outcome]
 
 
-async def mark(
+async def mark_all(
     conn: AsyncConnection,
-    attempt: Attempt,
+    attempts: Sequence[Attempt],
     now: datetime,
     *,
     pace: timedelta,
     wait: timedelta,
     on_dead: DeadLetterHook | None,
 ) -> None:
-    """Record `attempt` on its row (and what follows from it) in `conn`'s transaction."""
+    """Record `attempts` (and what follows from them) in `conn`'s transaction.
+
+    Sent rows, by far the most, take one statement each for all of them; the rest, rare,
+    are written one by one.
+    """
+    sent = [a for a in attempts if a.outcome == "sent"]
+    if sent:
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == bindparam("row_id"))
+            .values(status="sent", sent_at=now, attempts=bindparam("tries"), last_error=None),
+            [{"row_id": a.row.id, "tries": a.row.attempts + 1} for a in sent],
+        )
+        if pace:
+            await conn.execute(_PACE, [{"key": a.row.destination_key, "not_before": now + pace}
+                                       for a in sent])  # fmt: skip
+        cards = [_card_location(a, now) for a in sent if _is(a, "card") and a.ref is not None]
+        if cards:
+            await conn.execute(insert(chat_messages), cards)
+        for attempt in sent:
+            if _is(attempt, "room") and attempt.ref is not None:
+                await _room_made(conn, attempt, now)
+    for attempt in attempts:
+        if attempt.outcome != "sent":
+            await _mark_other(conn, attempt, now, wait, on_dead)
+
+
+def _is(attempt: Attempt, kind: str) -> bool:
+    return attempt.message is not None and attempt.message.get("kind") == kind
+
+
+async def _mark_other(
+    conn: AsyncConnection,
+    attempt: Attempt,
+    now: datetime,
+    wait: timedelta,
+    on_dead: DeadLetterHook | None,
+) -> None:
     row = attempt.row
     this_row = update(outbox).where(outbox.c.id == row.id)
     match attempt.outcome:
-        case "sent":
-            await conn.execute(
-                this_row.values(
-                    status="sent", sent_at=now, attempts=row.attempts + 1, last_error=None
-                )
-            )
-            if pace:
-                await _pace(conn, row.destination_key, now + pace)
-            await _remember_where(conn, attempt, now)
         case "retry":
             attempts = row.attempts + 1 if attempt.counts else row.attempts
             await conn.execute(
@@ -89,46 +116,50 @@ async def mark(
             )
             if on_dead is not None:
                 await on_dead(conn, row, attempt.error, now)
-            if attempt.message is not None and attempt.message.get("kind") == "room":
+            if _is(attempt, "room"):
+                assert attempt.message is not None
                 await abandon_room_tasks(
                     conn, attempt.message["incident_id"], row.platform, attempt.error
                 )
 
 
-async def _remember_where(conn: AsyncConnection, attempt: Attempt, now: datetime) -> None:
-    """A new room or card: where it landed, so later rows can use or update it."""
-    row, message, ref = attempt.row, attempt.message, attempt.ref
-    if ref is None or message is None:
-        return
-    if message["kind"] == "room":
-        await record_room(conn, message["incident_id"], row.platform, ref, now)
-        await wake_room_tasks(conn, message["incident_id"], row.platform, now)
-    elif message["kind"] == "card":
-        to = message["to"]
-        await record_card_location(
-            conn,
-            request_id=row.request_id,
-            platform=row.platform,
-            audience=message["audience"],
-            person=to["key"] if to["kind"] == "person" else None,
-            ref=ref,
-            outbox_id=row.id,
-            now=now,
-        )
+async def _room_made(conn: AsyncConnection, attempt: Attempt, now: datetime) -> None:
+    """The incident's room exists: remember it and wake what waits for it."""
+    assert attempt.message is not None and attempt.ref is not None
+    incident, platform = attempt.message["incident_id"], attempt.row.platform
+    await record_room(conn, incident, platform, attempt.ref, now)
+    await wake_room_tasks(conn, incident, platform, now)
 
 
-async def _pace(conn: AsyncConnection, destination: str, not_before: datetime) -> None:
-    """Hold the destination's next message until `not_before`."""
-    following = (
-        select(func.min(outbox.c.id))
-        .where(outbox.c.destination_key == destination, outbox.c.status == "pending")
-        .scalar_subquery()
-    )
-    await conn.execute(
-        update(outbox)
-        .where(outbox.c.id == following, outbox.c.next_attempt_at < not_before)
-        .values(next_attempt_at=not_before)
-    )
+def _card_location(attempt: Attempt, now: datetime) -> dict[str, Any]:
+    """Where a new card landed, so its later updates can find it."""
+    row, message = attempt.row, attempt.message
+    assert message is not None
+    to = message["to"]
+    return {
+        "request_id": row.request_id,
+        "platform": row.platform,
+        "audience": message["audience"],
+        "person": to["key"] if to["kind"] == "person" else None,
+        "ref": json.dumps(attempt.ref, sort_keys=True),
+        "outbox_id": row.id,
+        "created_at": now,
+    }
+
+
+# Holds a destination's next message until `not_before`. The bound time carries the column's
+# type, so it is stored as every other time is.
+_NOT_BEFORE = bindparam("not_before", type_=outbox.c.next_attempt_at.type)
+_FOLLOWING = (
+    select(func.min(outbox.c.id))
+    .where(outbox.c.destination_key == bindparam("key"), outbox.c.status == "pending")
+    .scalar_subquery()
+)
+_PACE = (
+    update(outbox)
+    .where(outbox.c.id == _FOLLOWING, outbox.c.next_attempt_at < _NOT_BEFORE)
+    .values(next_attempt_at=_NOT_BEFORE)
+)
 
 
 def decoded(row: Any) -> dict[str, Any] | None:

@@ -185,30 +185,3 @@ async def card_locations(
         .order_by(chat_messages.c.id)
     )
     return [(r.id, r.platform, r.audience, r.person, json.loads(r.ref)) for r in rows]
-
-
-async def record_card_location(
-    conn: AsyncConnection,
-    *,
-    request_id: str,
-    platform: str,
-    audience: str,
-    person: str | None,
-    ref: dict[str, str],
-    outbox_id: int,
-    now: datetime,
-) -> int:
-    result = await conn.execute(
-        insert(chat_messages)
-        .values(
-            request_id=request_id,
-            platform=platform,
-            audience=audience,
-            person=person,
-            ref=json.dumps(ref, sort_keys=True),
-            outbox_id=outbox_id,
-            created_at=now,
-        )
-        .returning(chat_messages.c.id)
-    )
-    return int(result.scalar_one())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.port import PermanentFailure, RateLimited, TemporaryFailure
 from bot.tables import outbox
 from tests.harness import Harness
+from tests.serve_process import until
 from workflows.model import Status
 
 
@@ -37,6 +39,23 @@ async def test_dur_05_a_429_holds_back_only_that_destination(engine: AsyncEngine
     assert (await h.relay.drain()).sent == 1
     assert len(h.chat.posts_to("U0MINA")) == 1
     assert await h.outbox_count("pending") == 0
+
+
+async def test_the_running_relay_wakes_when_a_held_row_falls_due(engine: AsyncEngine) -> None:
+    """Nothing wakes it (no new commit); it sleeps until Retry-After, not its idle 30 s."""
+    h = Harness(engine)
+    h.chat.fail("U0MINA", RateLimited(1))
+    stop = asyncio.Event()
+    relay = asyncio.create_task(h.relay.run_forever(stop, idle=30))
+    try:
+        await h.open("soo", system="doc-search")
+        await until(lambda: ("post", "U0MINA") in h.chat.attempts, "a first try", [])
+        h.clock.advance(seconds=1)  # the relay's clock: Retry-After has passed
+        await until(lambda: bool(h.chat.posts_to("U0MINA")), "the post, within 10 s", [])
+    finally:
+        stop.set()
+        await relay
+    assert h.chat.attempts.count(("post", "U0MINA")) == 2
 
 
 async def test_dur_05_rows_behind_a_held_row_keep_their_order(engine: AsyncEngine) -> None:
