@@ -98,8 +98,9 @@ async def main(database: str | None, appends: int, chain: int) -> int:
     print(f"  ratio paged / baseline: {paged / per_decision:.1f}x")
     print(f"  verify {checked:,} entries from the database:  {from_database:>10,.0f} entries/s")
     print(f"  verify {chain:,} entries in memory:        {in_memory:>10,.0f} entries/s")
-    verdict = "meets" if from_database >= 200_000 else "misses"
-    print(f"  target: verify at least 200,000 entries/s from the database: {verdict}")
+    for where, rate in (("in memory", in_memory), ("from the database", from_database)):
+        verdict = "meets" if rate >= 200_000 else "misses"
+        print(f"  target: verify at least 200,000 entries/s {where}: {verdict}")
     return 0
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from workflows.model import Actor
@@ -48,10 +49,10 @@ class LedgerEntry(BaseModel):
 
     def hashed_fields(self) -> dict[str, Any]:
         # Read directly, not through model_dump: verification runs this once per entry.
-        return {name: getattr(self, name) for name in _HASHED_FIELDS}
+        return {name: getattr(self, name) for name in HASHED_FIELDS}
 
 
-_HASHED_FIELDS = tuple(name for name in LedgerEntry.model_fields if name != "hash")
+HASHED_FIELDS = tuple(name for name in LedgerEntry.model_fields if name != "hash")
 
 
 def format_time(moment: datetime) -> str:
@@ -80,6 +81,26 @@ def _has_float(value: Any) -> bool:
 
 
 def _encode(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8. orjson writes exactly what `json.dumps` does with these
+    options, twenty times faster; what it refuses (integers past 64 bits) goes to `json`."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return reference_encode(value)
+
+
+# Dates, dataclasses and subclasses of str, int, dict and list are left to `json`, which
+# writes or refuses them as it always has; orjson would write them in its own way.
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def reference_encode(value: Any) -> bytes:
+    """The canonical form's definition, with the standard library."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )
@@ -149,24 +170,30 @@ class ChainVerifier:
 
     def feed(self, entry: LedgerEntry) -> bool:
         """Check the next entry; False (and `failure` set) at the first break."""
+        return self.check(entry.hashed_fields(), entry.hash)
+
+    def check(self, fields: dict[str, Any], stated_hash: str) -> bool:
+        """`feed` for an entry given as its `HASHED_FIELDS` and the hash stored with them, so
+        a long ledger need not be turned into models first."""
         if self.failure is not None:
             return False
+        seq = fields["seq"]
         expected = self._expected_seq
         problem = None
-        if expected is not None and entry.seq != expected:
-            problem = f"expected seq {expected}, found {entry.seq} (an entry is missing)"
-        elif self._prev is not None and entry.prev_hash != self._prev:
+        if expected is not None and seq != expected:
+            problem = f"expected seq {expected}, found {seq} (an entry is missing)"
+        elif self._prev is not None and fields["prev_hash"] != self._prev:
             problem = "prev_hash does not match the hash of the entry before it"
-        elif recompute_hash(entry.hashed_fields()) != entry.hash:
+        elif recompute_hash(fields) != stated_hash:
             problem = "hash does not match the entry's contents (it was edited)"
         if problem is not None:
-            bad = expected if expected is not None and entry.seq > expected else entry.seq
+            bad = expected if expected is not None and seq > expected else seq
             self.failure = Verification(False, self.checked, self.last_seq, self.head, bad, problem)
             return False
         self.checked += 1
-        self.last_seq = entry.seq
-        self._expected_seq = entry.seq + 1
-        self._prev = self.head = entry.hash
+        self.last_seq = seq
+        self._expected_seq = seq + 1
+        self._prev = self.head = stated_hash
         return True
 
     def result(self) -> Verification:
