@@ -15,8 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import Destination, MessageRef, OutgoingMessage
-from bot.store import load_requests
-from bot.tables import chat_messages
+from bot.tables import approval_requests, chat_messages
 from workflows.cards import card_view
 from workflows.effects import Audience
 from workflows.model import ApprovalRequest
@@ -57,28 +56,51 @@ class Composed:
 
 async def compose_all(
     conn: AsyncConnection, policy: Policy, rows: Sequence[tuple[str, str | None, dict[str, Any]]]
-) -> list[Composed | NothingToSend]:
-    """What to send for each (platform, request id, decoded message); two queries in all."""
-    states = await load_requests(
+) -> list[Composed | Exception]:
+    """What to send for each (platform, request id, decoded message); two queries in all.
+
+    A row that cannot be composed gets its exception in its place (`NothingToSend` when what
+    it points at is gone), so one bad row never holds up the page.
+    """
+    states = await _states(
         conn, {rid for _, rid, m in rows if rid and m["kind"] in ("card", "update")}
     )
-    wanted = [m["chat_message_id"] for _, _, m in rows if m["kind"] == "update"]
+    wanted = {m.get("chat_message_id") for _, _, m in rows if m["kind"] == "update"}
     copies: dict[int, Any] = {}
-    if wanted:
+    if ids := sorted(w for w in wanted if isinstance(w, int)):
         query = select(
             chat_messages.c.id,
             chat_messages.c.audience,
             chat_messages.c.person,
             chat_messages.c.ref,
-        ).where(chat_messages.c.id.in_(sorted(set(wanted))))
+        ).where(chat_messages.c.id.in_(ids))
         copies = {copy.id: copy for copy in await conn.execute(query)}
-    composed: list[Composed | NothingToSend] = []
+    composed: list[Composed | Exception] = []
     for platform, request_id, message in rows:
         try:
             composed.append(_compose(policy, platform, request_id, message, states, copies))
-        except NothingToSend as error:
+        except Exception as error:
             composed.append(error)
     return composed
+
+
+async def _states(
+    conn: AsyncConnection, request_ids: set[str]
+) -> dict[str, ApprovalRequest | Exception]:
+    """The requests' states by id, each read on its own terms: one that does not parse is
+    its exception, not the page's."""
+    if not request_ids:
+        return {}
+    query = select(approval_requests.c.id, approval_requests.c.state).where(
+        approval_requests.c.id.in_(sorted(request_ids))
+    )
+    states: dict[str, ApprovalRequest | Exception] = {}
+    for row in await conn.execute(query):
+        try:
+            states[row.id] = ApprovalRequest.model_validate_json(row.state)
+        except ValueError as error:
+            states[row.id] = error
+    return states
 
 
 def _compose(
@@ -86,7 +108,7 @@ def _compose(
     platform: str,
     request_id: str | None,
     message: dict[str, Any],
-    states: Mapping[str, ApprovalRequest],
+    states: Mapping[str, ApprovalRequest | Exception],
     copies: Mapping[int, Any],
 ) -> Composed:
     kind = message["kind"]
@@ -96,6 +118,8 @@ def _compose(
     state = states.get(request_id or "")
     if state is None:
         raise NothingToSend(f"request {request_id} does not exist")
+    if isinstance(state, Exception):
+        raise state
     if kind == "card":
         address = message["to"]
         viewer = address["key"] if address["kind"] == "person" else None

@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, exists, func, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from adapters.port import ChatPort, PermanentFailure, RateLimited, TemporaryFailure
 from bot.compose import Composed, NothingToSend, compose_all
+from bot.database import is_outage
 from bot.faults import CrashPoint, no_faults
 from bot.incident_routing import ROOM_KINDS
 from bot.metrics import Metrics
@@ -178,6 +178,9 @@ class OutboxRelay:
             return self._backoff(row, now, "error", "the message is not a JSON object with a kind")
         if isinstance(plan, NothingToSend):
             return Attempt(row, "dead", message, error=str(plan))
+        if isinstance(plan, Exception):
+            log.error("outbox row %s could not be composed", row.id, exc_info=plan)
+            return self._backoff(row, now, "error", f"{type(plan).__name__}: {plan}")
         try:
             if plan is None:
                 ref = await deliver_room_task(
@@ -230,8 +233,10 @@ class OutboxRelay:
             async with self.engine.begin() as conn:
                 await marking(conn, attempts, now)
             recorded = list(attempts)
-        except DBAPIError as error:
-            if len(attempts) < 2 or _is_outage(error):
+        except Exception as error:
+            # A bug or a broken row must not fail the whole page: those rows were sent, and
+            # unrecorded they would be sent again and again.
+            if len(attempts) < 2 or is_outage(error):
                 raise
             log.warning(
                 "recording %d outbox rows together failed (%s); one by one", len(attempts), error
@@ -242,8 +247,8 @@ class OutboxRelay:
                     async with self.engine.begin() as conn:
                         await marking(conn, [attempt], now)
                     recorded.append(attempt)
-                except DBAPIError as error:
-                    if _is_outage(error):
+                except Exception as error:
+                    if is_outage(error):
                         raise
                     log.exception(
                         "outbox row %s: its outcome could not be recorded; it will be "
@@ -284,8 +289,4 @@ class Claimed(NamedTuple):
 
     row: Any
     message: dict[str, Any] | None
-    plan: Composed | NothingToSend | None
-
-
-def _is_outage(error: DBAPIError) -> bool:
-    return isinstance(error, OperationalError) or error.connection_invalidated
+    plan: Composed | Exception | None

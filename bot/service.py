@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.port import ServiceUnavailable
+from bot.database import is_outage
 from bot.faults import CrashPoint, no_faults
 from bot.incident_store import lock_system, open_incident_of
 from bot.ledger_store import append_events
@@ -234,17 +235,10 @@ async def unavailable_on_outage(what: str) -> AsyncIterator[None]:
     try:
         yield
     except (DBAPIError, OSError) as error:
-        if not _is_outage(error):
+        if not is_outage(error):
             raise
         log.error("database unavailable while handling %s: %s", what, error)
         raise ServiceUnavailable(str(error)) from error
-
-
-def _is_outage(error: Exception) -> bool:
-    """Lost or refused connections, as opposed to a bug such as a broken constraint."""
-    if isinstance(error, OSError | OperationalError):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 async def _from_foreign_card(

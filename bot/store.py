@@ -6,7 +6,7 @@ Every function works inside the caller's transaction on an `AsyncConnection`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,18 +40,6 @@ async def load_request(
         query = query.with_for_update()
     raw = (await conn.execute(query)).scalar_one_or_none()
     return None if raw is None else ApprovalRequest.model_validate_json(raw)
-
-
-async def load_requests(
-    conn: AsyncConnection, request_ids: Iterable[str]
-) -> dict[str, ApprovalRequest]:
-    """The states of these requests by id, in one query; missing ones are left out."""
-    wanted = sorted(set(request_ids))
-    if not wanted:
-        return {}
-    query = select(approval_requests.c.state).where(approval_requests.c.id.in_(wanted))
-    states = [ApprovalRequest.model_validate_json(raw) for raw in await conn.scalars(query)]
-    return {state.id: state for state in states}
 
 
 async def claim_requests(

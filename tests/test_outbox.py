@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.port import PermanentFailure, RateLimited, TemporaryFailure
-from bot.tables import outbox
+from bot.tables import approval_requests, outbox
 from tests.harness import Harness
 from tests.serve_process import until
 from workflows.model import Status
@@ -56,6 +56,50 @@ async def test_the_running_relay_wakes_when_a_held_row_falls_due(engine: AsyncEn
         stop.set()
         await relay
     assert h.chat.attempts.count(("post", "U0MINA")) == 2
+
+
+POISON = '{"kind": "update"}'  # an update that names no card
+
+
+async def test_a_row_that_cannot_be_composed_holds_up_only_itself(engine: AsyncEngine) -> None:
+    """A request whose stored state no longer parses, an update naming no card: each row
+    backs off on its own; the page they were claimed with is delivered."""
+    h = Harness(engine)
+    healthy = await h.open("soo", system="doc-search")
+    broken = await h.open("soo", system="support-bot")
+    async with h.engine.begin() as conn:
+        await conn.execute(
+            update(approval_requests)
+            .where(approval_requests.c.id == broken)
+            .values(state='{"edited": "by hand"}')
+        )
+        await conn.execute(
+            insert(outbox).values(
+                platform="slack",
+                destination_key="slack:person:lee#card-999",
+                request_id=healthy,
+                message=POISON,
+                status="pending",
+                attempts=0,
+                next_attempt_at=h.clock(),
+                created_at=h.clock(),
+            )
+        )
+    report = await h.relay.drain()
+    async with h.engine.connect() as conn:
+        rows = (await conn.execute(select(outbox))).all()
+    cards = [r for r in rows if r.message != POISON]
+    by_request = {
+        rid: {(r.status, r.attempts) for r in cards if r.request_id == rid}
+        for rid in (healthy, broken)
+    }
+    assert by_request[healthy] == {("sent", 1)}  # every card of the healthy request went out
+    assert by_request[broken] == {("pending", 1)}  # each broken card waits to be tried again
+    poison = next(r for r in rows if r.message == POISON)
+    assert (poison.status, poison.attempts) == ("pending", 1)
+    assert poison.last_error.startswith("KeyError")
+    assert all("ValidationError" in (r.last_error or "") for r in rows if r.request_id == broken)
+    assert report.sent == len([r for r in rows if r.status == "sent"])
 
 
 async def test_dur_05_rows_behind_a_held_row_keep_their_order(engine: AsyncEngine) -> None:
