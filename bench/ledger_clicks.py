@@ -16,43 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-import time
 from dataclasses import replace
 
-from sqlalchemy import insert, update
-
 from bench.clicks import measure
-from bench.ledger import T0, event
+from bench.ledger import fill
 from bench.load import print_runs
 from bench.local import database_with_schema
-from bot.database import create_engine
-from bot.tables import ledger_entries, ledger_head
-from workflows.ledger import GENESIS_HASH, seal
-
-PAGE = 20_000
-
-
-async def fill(url: str, entries: int) -> None:
-    engine = create_engine(url)
-    prev, started = GENESIS_HASH, time.perf_counter()
-    try:
-        for start in range(0, entries, PAGE):
-            rows = []
-            for seq in range(start + 1, min(start + PAGE, entries) + 1):
-                entry = seal(seq, T0, event(seq), "bench", prev)
-                prev = entry.hash
-                rows.append({**entry.model_dump(exclude={"data"}), "data": json.dumps(entry.data)})
-            async with engine.begin() as conn:
-                await conn.execute(insert(ledger_entries), rows)
-                await conn.execute(
-                    update(ledger_head).where(ledger_head.c.id == 1).values(seq=seq, hash=prev)
-                )
-            print(f"  ledger filled to {seq:,} entries", file=sys.stderr)
-    finally:
-        await engine.dispose()
-    print(f"filled {entries:,} entries in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
 async def main(a: str | None, b: str | None, entries: int, requests: int) -> int:
