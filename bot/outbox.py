@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -156,15 +156,11 @@ class OutboxRelay:
             plain = [
                 (row.platform, row.request_id, message)
                 for row, message in zip(rows, messages, strict=True)
-                if message is not None and message["kind"] not in ROOM_KINDS
+                if _composed_here(message)
             ]
             plans = iter(await compose_all(conn, self.policy(), plain))
         return [
-            Claimed(
-                row,
-                message,
-                next(plans) if message is not None and message["kind"] not in ROOM_KINDS else None,
-            )
+            Claimed(row, message, next(plans) if _composed_here(message) else None)
             for row, message in zip(rows, messages, strict=True)
         ]
 
@@ -290,3 +286,8 @@ class Claimed(NamedTuple):
     row: Any
     message: dict[str, Any] | None
     plan: Composed | Exception | None
+
+
+def _composed_here(message: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    """Messages composed with the claim; room tasks read what they need as they go."""
+    return message is not None and message["kind"] not in ROOM_KINDS
