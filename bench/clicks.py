@@ -35,7 +35,7 @@ from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets, sign
 from bench.load import Run, drive, print_runs, until_delivered
 from bench.local import database_with_schema, serve_locally
-from bot.app import create_app
+from bot.app import create_app, settle_heap
 from bot.policy_source import PolicyHolder
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -111,6 +111,7 @@ async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, 
         app.router.add_post("/bare/events", bare_bolt(client))
 
     runner, base = await serve_locally(create_app(runtime, (mount,)))
+    settle_heap()  # as `serve` does once it has started
     try:
         print(f"opening {2 * requests:,} requests and posting their cards", file=sys.stderr)
         for n in range(2 * requests):

@@ -29,7 +29,7 @@ from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets
 from bench.clicks import SECRET, signed
 from bench.local import database_with_schema, serve_locally
-from bot.app import create_app
+from bot.app import create_app, settle_heap
 from bot.policy_source import PolicyHolder
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -92,6 +92,7 @@ async def main(delay: float, runs: int) -> int:
         add_slack_events(app, SigningSecrets(SECRET.encode()), client, runtime, "T0ACME")
 
     runner, base = await serve_locally(create_app(runtime, (mount,)))
+    settle_heap()  # as `serve` does once it has started
     results: list[float] = []
     try:
         async with aiohttp.ClientSession() as http:

@@ -36,7 +36,7 @@ from adapters.teams.route import teams_route
 from adapters.teams.token_check import TokenCheck
 from bench.load import drive, print_runs, until_delivered
 from bench.local import database_with_schema, serve_locally
-from bot.app import create_app
+from bot.app import create_app, settle_heap
 from bot.policy_source import PolicyHolder
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -110,6 +110,7 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
         app.router.add_post("/bare/messages", teams_route(check, bare, BareHandler(), _ignore))
 
     runner, base = await serve_locally(create_app(runtime, (mount,)))
+    settle_heap()  # as `serve` does once it has started
     token = Tokens(keys).make(service_url)
 
     def bearer(_: bytes) -> dict[str, str]:

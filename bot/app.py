@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -55,6 +56,19 @@ def create_app(runtime: Runtime, mounts: tuple[Mount, ...] = ()) -> web.Applicat
         mount(app, runtime)
     app.cleanup_ctx.append(_relay_task)
     return app
+
+
+def settle_heap() -> int:
+    """Collect once, then freeze what is left; returns how many objects were frozen.
+
+    What is alive once the server has started (modules, the SDKs' classes, the policy) lives
+    as long as the process. Python's full collections walk every object and stop every
+    request in flight while they do: 60-130 ms each in B5, which made its p99. Frozen
+    objects are left out of them.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 async def _relay_task(app: web.Application) -> AsyncIterator[None]:

@@ -132,7 +132,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from adapters.port import ChatPort
-    from bot.app import Mount, create_app
+    from bot.app import Mount, create_app, settle_heap
     from bot.migrate import current_revision, head_revision
     from bot.policy_source import PolicyHolder
     from bot.runtime import build_runtime
@@ -188,7 +188,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         async def close_engine(_: web.Application) -> None:
             await runtime.engine.dispose()
 
+        async def settle(_: web.Application) -> None:
+            log.info("%d objects alive after startup left out of garbage collection", settle_heap())
+
         app = create_app(runtime, tuple(mounts))
+        app.on_startup.append(settle)
         app.on_cleanup.append(close_engine)
         log.info(
             "serving on http://0.0.0.0:%d (database %s)",

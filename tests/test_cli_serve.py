@@ -133,6 +133,9 @@ def test_serve_starts_and_keeps_the_last_good_policy_on_a_bad_reload(
     log = serve.wait_log("serving on")
     assert "Slack: disabled; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in log
     assert "Teams: disabled; set MICROSOFT_APP_ID" in log
+    assert "objects alive after startup left out of garbage collection" in serve.wait_log(
+        "left out of garbage collection"
+    )
 
     policy = tmp_path / "policy.yaml"
     policy.write_text(BAD_POLICY, encoding="utf-8")
