@@ -65,8 +65,8 @@ async def mark_all(
             [{"row_id": a.row.id, "tries": a.row.attempts + 1} for a in sent],
         )
         if pace:
-            await conn.execute(_PACE, [{"key": a.row.destination_key, "not_before": now + pace}
-                                       for a in sent])  # fmt: skip
+            paced = [{"key": a.row.destination_key, "not_before": now + pace} for a in sent]
+            await conn.execute(_PACE, paced)
         cards = [_card_location(a, now) for a in sent if _is(a, "card") and a.ref is not None]
         if cards:
             await conn.execute(insert(chat_messages), cards)
@@ -89,6 +89,7 @@ async def _mark_other(
     wait: timedelta,
     on_dead: DeadLetterHook | None,
 ) -> None:
+    """A retry, a wait for a room or a dead letter: rare, so one row at a time."""
     row = attempt.row
     this_row = update(outbox).where(outbox.c.id == row.id)
     match attempt.outcome:
