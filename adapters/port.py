@@ -101,7 +101,8 @@ class RoomPort(Protocol):
 
 Kind = Literal["post", "update"]
 
-# (HTTP status, which check failed): how an endpoint reports a request it refused.
+# (HTTP status, which check failed): how an endpoint reports a request it refused, so
+# operators see refusals rise in the metrics, not just in log lines.
 RefusalCounter = Callable[[int, str], None]
 
 

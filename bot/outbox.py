@@ -171,12 +171,14 @@ class OutboxRelay:
         if port is None:
             return Attempt(row, "dead", message, error=f"platform {row.platform} is not enabled")
         if message is None:
-            return self._backoff(row, now, "error", "the message is not a JSON object with a kind")
+            return self._backoff(
+                row, None, now, "error", "the message is not a JSON object with a kind"
+            )
         if isinstance(plan, NothingToSend):
             return Attempt(row, "dead", message, error=str(plan))
         if isinstance(plan, Exception):
             log.error("outbox row %s could not be composed", row.id, exc_info=plan)
-            return self._backoff(row, now, "error", f"{type(plan).__name__}: {plan}")
+            return self._backoff(row, message, now, "error", f"{type(plan).__name__}: {plan}")
         try:
             if plan is None:
                 ref = await deliver_room_task(
@@ -201,30 +203,31 @@ class OutboxRelay:
             return Attempt(row, "retry", message, next_at=now + wait, counts=False,
                            reason="rate-limited", error=str(error))  # fmt: skip
         except (TemporaryFailure, TimeoutError, OSError) as error:
-            return self._backoff(row, now, "temporary", f"{type(error).__name__}: {error}")
+            return self._backoff(row, message, now, "temporary", f"{type(error).__name__}: {error}")
         except Exception as error:
             log.exception("outbox row %s failed unexpectedly", row.id)
-            return self._backoff(row, now, "error", f"{type(error).__name__}: {error}")
+            return self._backoff(row, message, now, "error", f"{type(error).__name__}: {error}")
         return Attempt(row, "sent", message, ref=ref)
 
-    def _backoff(self, row: Any, now: datetime, reason: str, error: str) -> Attempt:
+    def _backoff(
+        self, row: Any, message: dict[str, Any] | None, now: datetime, reason: str, error: str
+    ) -> Attempt:
         attempts = row.attempts + 1
         too_old = now - row.created_at >= self.retry.max_age
         if attempts >= self.retry.max_attempts or too_old:
             why = "too old" if too_old else f"{attempts} attempts"
-            return Attempt(row, "dead", decoded(row),
-                           error=f"gave up after {why}; last error: {error}")  # fmt: skip
+            return Attempt(row, "dead", message, error=f"gave up after {why}; last error: {error}")
         next_at = now + self.retry.backoff(attempts, self.jitter())
-        return Attempt(row, "retry", decoded(row), next_at=next_at, reason=reason, error=error)
+        return Attempt(row, "retry", message, next_at=next_at, reason=reason, error=error)
 
     async def _record(self, attempts: Sequence[Attempt], now: datetime) -> None:
         """All of a pass's outcomes in one transaction; should that fail, each in its own, so
         one bad row cannot make the others be sent again."""
+        if not attempts:
+            return
         marking = functools.partial(
             mark_all, pace=self.retry.pace, wait=self.retry.base, on_dead=self.on_dead
         )
-        if not attempts:
-            return
         try:
             async with self.engine.begin() as conn:
                 await marking(conn, attempts, now)

@@ -25,7 +25,6 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
 
 Handler = Callable[[web.Request, "SignedRequest"], Awaitable[web.StreamResponse]]
-# Told of every refusal (status, kind) so operators see failures rise, not just log lines.
 
 
 @dataclass(frozen=True)
