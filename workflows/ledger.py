@@ -80,15 +80,6 @@ def _has_float(value: Any) -> bool:
     return False
 
 
-def _encode(value: Any) -> bytes:
-    """Sorted keys, no spaces, UTF-8. orjson writes exactly what `json.dumps` does with these
-    options, twenty times faster; what it refuses (integers past 64 bits) goes to `json`."""
-    try:
-        return orjson.dumps(value, option=_ORJSON_OPTIONS)
-    except orjson.JSONEncodeError:
-        return reference_encode(value)
-
-
 # Dates, dataclasses and subclasses of str, int, dict and list are left to `json`, which
 # writes or refuses them as it always has; orjson would write them in its own way.
 _ORJSON_OPTIONS = (
@@ -97,6 +88,15 @@ _ORJSON_OPTIONS = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
+
+
+def _encode(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8. orjson writes exactly what `json.dumps` does with these
+    options, twenty times faster; what it refuses (integers past 64 bits) goes to `json`."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return reference_encode(value)
 
 
 def reference_encode(value: Any) -> bytes:
