@@ -12,27 +12,17 @@ import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import create_engine
-from bot.ledger_store import row_to_entry
-from bot.tables import ledger_entries, ledger_head
-from workflows.ledger import (
-    GENESIS_HASH,
-    HASHED_FIELDS,
-    ChainVerifier,
-    LedgerEntry,
-    Verification,
-    canonical_json,
-    format_time,
-    parse_time,
-    verify_chain,
-)
+from bot.ledger_store import ledger_rows, row_to_entry
+from bot.ledger_verify import verify_database
+from bot.tables import ledger_entries
+from workflows.chain import Verification, verify_chain
+from workflows.ledger import GENESIS_HASH, LedgerEntry, canonical_json, parse_time
 
-BATCH = 5_000
 PROGRESS_EVERY = 10_000
 FIELDS = list(LedgerEntry.model_fields)
 CSV_COLUMNS = [*FIELDS, "note"]
@@ -45,62 +35,9 @@ async def read_entries(
     engine: AsyncEngine, since: datetime | None = None
 ) -> AsyncIterator[LedgerEntry]:
     """Entries in `seq` order, fetched in batches so a long ledger never sits in memory."""
-    async for rows in _batches(engine, ledger_entries.c, since):
+    async for rows in ledger_rows(engine, ledger_entries.c, since):
         for row in rows:
             yield row_to_entry(row)
-
-
-async def _batches(
-    engine: AsyncEngine, columns: Iterable[Any], since: datetime | None = None
-) -> AsyncIterator[list[Any]]:
-    """The ledger's rows in `seq` order, a batch at a time, each batch its own short read."""
-    last = 0
-    while True:
-        query = select(*columns).where(ledger_entries.c.seq > last)
-        if since is not None:
-            query = query.where(ledger_entries.c.at >= format_time(since))
-        query = query.order_by(ledger_entries.c.seq).limit(BATCH)
-        async with engine.connect() as conn:
-            rows = list(await conn.execute(query))
-        yield rows
-        if len(rows) < BATCH:
-            return
-        last = rows[-1].seq
-
-
-async def verify_database(engine: AsyncEngine) -> Verification:
-    """Recompute the chain from genesis and check the head row agrees with its last entry."""
-    verifier = ChainVerifier()
-    # Rows straight to the verifier, not through LedgerEntry: a million of them is a minute
-    # of model building otherwise.
-    columns = [ledger_entries.c[name] for name in (*HASHED_FIELDS, "hash")]
-    async for rows in _batches(engine, columns):
-        for row in rows:
-            fields = dict(zip(HASHED_FIELDS, row, strict=False))
-            # json, not orjson: orjson reads integers past 64 bits as floats.
-            fields["data"] = json.loads(fields["data"])
-            if not verifier.check(fields, row[-1]):
-                break
-        if verifier.failure is not None:
-            break
-    result = verifier.result()
-    if not result.ok:
-        return result
-    async with engine.connect() as conn:
-        head = (await conn.execute(select(ledger_head.c.seq, ledger_head.c.hash))).first()
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-    last = result.last_good_seq or 0
-    if head_seq != last or head_hash != result.head_hash:
-        return Verification(
-            False,
-            result.checked,
-            result.last_good_seq,
-            result.head_hash,
-            last + 1,
-            f"the ledger head records seq {head_seq} but the entries end at seq {last} "
-            "(entries were removed from the end)",
-        )
-    return result
 
 
 def neutralise(cell: str) -> str:
@@ -219,7 +156,13 @@ def _report(result: Verification, what: str, out: TextIO) -> int:
     return 1
 
 
-async def run_verify(database_url: str, file: str | None, out: TextIO) -> int:
+def _show_progress(done: int, total: int) -> None:
+    print(f"verified {done:,} of {total:,} entries ...", file=sys.stderr)
+
+
+async def run_verify(
+    database_url: str, file: str | None, out: TextIO, workers: int | None = None
+) -> int:
     """`signoff audit verify [--file F]`: 0 when the chain holds, 1 when broken, 2 bad input."""
     if file is not None:
         try:
@@ -231,9 +174,10 @@ async def run_verify(database_url: str, file: str | None, out: TextIO) -> int:
         except OSError as error:
             print(f"cannot read {file}: {error.strerror}", file=out)
             return 2
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, reader=True)
     try:
-        return _report(await verify_database(engine), "ledger", out)
+        result = await verify_database(engine, workers, progress=_show_progress)
+        return _report(result, "ledger", out)
     finally:
         await engine.dispose()
 
@@ -254,7 +198,7 @@ async def run_export(database_url: str, fmt: str, since: str | None, out: TextIO
     except ValueError:
         print(f"--since {since!r} is not an RFC 3339 time or a date (YYYY-MM-DD)", file=sys.stderr)
         return 2
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, reader=True)
     written = 0
     try:
         writer = csv.writer(out, lineterminator="\r\n") if fmt == "csv" else None

@@ -78,7 +78,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from bot.audit import run_verify
 
-    return asyncio.run(run_verify(settings.database, args.file, sys.stdout))
+    return asyncio.run(run_verify(settings.database, args.file, sys.stdout, args.workers))
 
 
 def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -230,6 +230,13 @@ def cmd_teams_package(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    number = int(text) if text.isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return number
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -270,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="recompute the hash chain; names the first bad seq"
     )
     verify.add_argument("--file", help="verify an export file instead of the database")
+    verify.add_argument(
+        "--workers",
+        type=_positive,
+        help="processes that walk a long ledger in stretches (default: one per available CPU)",
+    )
     verify.set_defaults(run=cmd_audit_verify)
     export = audit_commands.add_parser("export", help="write ledger entries for an auditor")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")

@@ -1,16 +1,20 @@
-"""Appends audit events to the ledger inside the caller's transaction; imports no adapters."""
+"""The ledger's rows: appended inside the caller's transaction, read back in `seq` order;
+imports no adapters."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.database import driver_rows
 from bot.tables import ledger_entries, ledger_head
-from workflows.ledger import GENESIS_HASH, AuditEvent, LedgerEntry, seal
+from workflows.ledger import GENESIS_HASH, AuditEvent, LedgerEntry, format_time, seal, stored_data
 
 
 async def append_events(
@@ -39,7 +43,7 @@ async def append_events(
         sealed.append(entry)
     await conn.execute(
         insert(ledger_entries),
-        [{**e.model_dump(exclude={"data"}), "data": json.dumps(e.data)} for e in sealed],
+        [{**e.model_dump(exclude={"data"}), "data": stored_data(e.data)} for e in sealed],
     )
     await conn.execute(update(ledger_head).where(ledger_head.c.id == 1).values(seq=seq, hash=prev))
     return sealed
@@ -50,3 +54,47 @@ def row_to_entry(row: object) -> LedgerEntry:
     fields = dict(row._mapping)  # type: ignore[attr-defined]
     fields["data"] = json.loads(fields["data"])
     return LedgerEntry(**fields)
+
+
+BATCH = 5_000
+
+
+async def ledger_rows(
+    engine: AsyncEngine,
+    columns: Iterable[ColumnElement[Any]],
+    since: datetime | None = None,
+    after: int = 0,
+    upto: int | None = None,
+    from_driver: bool = False,
+) -> AsyncIterator[Sequence[Any]]:
+    """Rows with `seq` past `after` (and up to `upto`) in `seq` order, a batch at a time, each
+    batch its own short read, so a long ledger never sits in memory or holds a snapshot.
+    `columns` must include `seq`; `from_driver` yields the driver's own tuples or records,
+    which cost half of what SQLAlchemy's rows do."""
+    columns = list(columns)
+    seq_at = [getattr(column, "name", None) for column in columns].index("seq")
+
+    async def fetch(last: int) -> Sequence[Any]:
+        query = select(*columns).where(ledger_entries.c.seq > last)
+        if upto is not None:
+            query = query.where(ledger_entries.c.seq <= upto)
+        if since is not None:
+            query = query.where(ledger_entries.c.at >= format_time(since))
+        query = query.order_by(ledger_entries.c.seq).limit(BATCH)
+        async with engine.connect() as conn:
+            if from_driver:
+                return await driver_rows(conn, query)
+            return (await conn.execute(query)).all()
+
+    # The next batch is read while the caller works through this one.
+    reading = asyncio.ensure_future(fetch(after))
+    try:
+        while True:
+            rows = await reading
+            if len(rows) == BATCH:
+                reading = asyncio.ensure_future(fetch(rows[-1][seq_at]))
+            yield rows
+            if len(rows) < BATCH:
+                return
+    finally:
+        reading.cancel()

@@ -25,8 +25,9 @@ from bot.review_service import ReviewService
 from bot.service import ApprovalService, new_request_id
 from bot.store import load_request
 from bot.tables import ledger_entries, outbox, votes
+from workflows.chain import verify_chain
 from workflows.commands import Answer, Cancel, OpenRequest, Tick
-from workflows.ledger import LedgerEntry, verify_chain
+from workflows.ledger import LedgerEntry
 from workflows.machine_types import Outcome
 from workflows.model import Actor, ApprovalRequest, Verdict
 from workflows.policy import Policy

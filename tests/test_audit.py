@@ -13,9 +13,12 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, Table, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.audit import read_export, run_export, run_verify, verify_database, verify_export
+from bot.audit import read_export, run_export, run_verify, verify_export
+from bot.cli import main
+from bot.database import create_engine
 from bot.ledger_store import append_events
-from bot.tables import UtcDateTime, ledger_entries
+from bot.ledger_verify import verify_database
+from bot.tables import UtcDateTime, ledger_entries, metadata
 from workflows.ledger import AuditEvent, canonical_json, compute_hash, format_time, seal
 from workflows.model import Actor
 
@@ -83,6 +86,27 @@ async def test_seq_stays_gap_free_when_a_transaction_rolls_back(engine: AsyncEng
     async with engine.connect() as conn:
         seqs = list((await conn.execute(select(ledger_entries.c.seq))).scalars())
     assert sorted(seqs) == [1, 2, 3, 4]
+
+
+async def test_verify_and_export_read_beside_a_writer_holding_sqlite_s_lock(
+    tmp_path: Path,
+) -> None:
+    """`signoff audit verify` and `export` run beside a busy `serve`: on SQLite they read in
+    deferred transactions, never waiting for (or taking) the write lock."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'signoff.db'}"
+    writer = create_engine(url)
+    try:
+        async with writer.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        await _fill(writer, 5)
+        async with writer.begin() as conn:  # BEGIN IMMEDIATE: holds the write lock
+            await append_events(conn, [_event(6)], T0, "d" * 64)
+            out = io.StringIO()
+            assert await run_verify(url, None, out) == 0
+            assert "5 entries verified" in out.getvalue()
+            assert (await _export(writer, "jsonl")).count("\n") == 5
+    finally:
+        await writer.dispose()
 
 
 @given(reason=st.text())
@@ -188,3 +212,16 @@ async def test_aud_11_jsonl_verifies_offline_and_a_cut_file_names_its_last_seq(
 async def test_export_rejects_a_bad_since(engine: AsyncEngine) -> None:
     url = engine.url.render_as_string(hide_password=False)
     assert await run_export(url, "jsonl", "last tuesday", io.StringIO()) == 2
+
+
+def test_audit_verify_takes_a_worker_count_of_at_least_one(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for bad in ("0", "-1", "two"):
+        with pytest.raises(SystemExit) as refused:
+            main(["audit", "verify", "--workers", bad])
+        assert refused.value.code == 2
+        assert f"{bad!r} is not a whole number of at least 1" in capsys.readouterr().err
+    assert main(["audit", "verify", "--workers", "1"]) == 0
+    assert "ledger OK: 0 entries verified" in capsys.readouterr().out

@@ -1,11 +1,10 @@
-"""The audit ledger's canonical form: entry fields, hashing, chain verification; pure."""
+"""The audit ledger's canonical form: entry fields, sealing and hashing; pure."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +52,7 @@ class LedgerEntry(BaseModel):
 
 
 HASHED_FIELDS = tuple(name for name in LedgerEntry.model_fields if name != "hash")
+_DATA_AT = HASHED_FIELDS.index("data")
 
 
 def format_time(moment: datetime) -> str:
@@ -124,6 +124,47 @@ def recompute_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(_encode(fields)).hexdigest()
 
 
+def stored_data(data: dict[str, Any]) -> str:
+    """The `data` column's text: canonical JSON, so verification can hash it as it stands."""
+    return canonical_json(data).decode("utf-8")
+
+
+def hash_matches(fields: dict[str, Any], stated_hash: str) -> bool:
+    return recompute_hash(fields) == stated_hash
+
+
+def spliced_hash(row: Sequence[Any]) -> str:
+    """The hash of a stored row, the `HASHED_FIELDS` in order with `data` still its JSON text,
+    that text spliced into the encoding as it stands ("" when the row will not encode).
+
+    Text written by `stored_data` gives the sealed hash, which saves parsing and writing it
+    again. Splicing cannot pass a changed row: every other field is a quoted string, a number
+    or null after a fixed key, and a quote inside a string is escaped, so the bytes equal the
+    sealed ones only where the text is the sealed data's exact bytes.
+    """
+    fields = dict(zip(HASHED_FIELDS, row, strict=False))
+    try:
+        fields["data"] = orjson.Fragment(row[_DATA_AT])
+        return hashlib.sha256(orjson.dumps(fields, option=_ORJSON_OPTIONS)).hexdigest()
+    except (orjson.JSONEncodeError, TypeError):
+        return ""
+
+
+def reparsed_hash_matches(fields: dict[str, Any], stated_hash: str) -> bool:
+    """The definition for a stored row: its `data` text parsed and encoded again, for text
+    that does not splice (rows written before `stored_data`, or edited)."""
+    try:
+        return hash_matches({**fields, "data": json.loads(fields["data"])}, stated_hash)
+    except (TypeError, ValueError):
+        return False  # not JSON, or a column no JSON encoder takes: edited
+
+
+def stored_row_matches(fields: dict[str, Any], stated_hash: str) -> bool:
+    """`hash_matches` for a row as the database holds it, `data` still JSON text."""
+    row = [fields[name] for name in HASHED_FIELDS]
+    return spliced_hash(row) == stated_hash or reparsed_hash_matches(fields, stated_hash)
+
+
 def seal(
     seq: int, at: datetime, event: AuditEvent, policy_digest: str, prev_hash: str
 ) -> LedgerEntry:
@@ -142,70 +183,3 @@ def seal(
         "prev_hash": prev_hash,
     }
     return LedgerEntry(**fields, hash=compute_hash(fields))
-
-
-@dataclass(frozen=True)
-class Verification:
-    """The outcome of walking a chain: where it first breaks, or how far it holds."""
-
-    ok: bool
-    checked: int
-    last_good_seq: int | None
-    head_hash: str
-    first_bad_seq: int | None = None
-    problem: str | None = None
-
-
-class ChainVerifier:
-    """Checks entries one at a time, so a long ledger can be streamed through it."""
-
-    def __init__(self, start_prev_hash: str | None = GENESIS_HASH) -> None:
-        # `None` trusts the first entry's link: an export that starts mid-chain.
-        self._prev = start_prev_hash
-        self._expected_seq: int | None = 1 if start_prev_hash == GENESIS_HASH else None
-        self.checked = 0
-        self.last_seq: int | None = None
-        self.head = start_prev_hash or GENESIS_HASH
-        self.failure: Verification | None = None
-
-    def feed(self, entry: LedgerEntry) -> bool:
-        """Check the next entry; False (and `failure` set) at the first break."""
-        return self.check(entry.hashed_fields(), entry.hash)
-
-    def check(self, fields: dict[str, Any], stated_hash: str) -> bool:
-        """`feed` for an entry given as its `HASHED_FIELDS` and the hash stored with them, so
-        a long ledger need not be turned into models first."""
-        if self.failure is not None:
-            return False
-        seq = fields["seq"]
-        expected = self._expected_seq
-        problem = None
-        if expected is not None and seq != expected:
-            problem = f"expected seq {expected}, found {seq} (an entry is missing)"
-        elif self._prev is not None and fields["prev_hash"] != self._prev:
-            problem = "prev_hash does not match the hash of the entry before it"
-        elif recompute_hash(fields) != stated_hash:
-            problem = "hash does not match the entry's contents (it was edited)"
-        if problem is not None:
-            bad = expected if expected is not None and seq > expected else seq
-            self.failure = Verification(False, self.checked, self.last_seq, self.head, bad, problem)
-            return False
-        self.checked += 1
-        self.last_seq = seq
-        self._expected_seq = seq + 1
-        self._prev = self.head = stated_hash
-        return True
-
-    def result(self) -> Verification:
-        return self.failure or Verification(True, self.checked, self.last_seq, self.head)
-
-
-def verify_chain(
-    entries: Iterable[LedgerEntry], start_prev_hash: str | None = GENESIS_HASH
-) -> Verification:
-    """Recompute every hash and link; `start_prev_hash=None` trusts the first link (an excerpt)."""
-    verifier = ChainVerifier(start_prev_hash)
-    for entry in entries:
-        if not verifier.feed(entry):
-            break
-    return verifier.result()
