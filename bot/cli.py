@@ -280,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--workers",
         type=_positive,
-        help="processes that walk a long ledger in stretches (default: one per available CPU)",
+        help="processes, this one included, that walk a long ledger in stretches "
+        "(default: one per available CPU)",
     )
     verify.set_defaults(run=cmd_audit_verify)
     export = audit_commands.add_parser("export", help="write ledger entries for an auditor")

@@ -44,8 +44,9 @@ async def verify_database(
 ) -> Verification:
     """Recompute the chain from genesis and check the head row agrees with its last entry.
 
-    A ledger of at least two stretches is walked by `workers` processes (default: one per
-    available CPU), each from its own connection; the result is what one walk would find.
+    A ledger of at least two stretches is walked by `workers` processes, this one included
+    (default: one per available CPU), each with its own connection; the answer is what one
+    walk would find.
     """
     async with engine.connect() as conn:
         last_seq = (await conn.execute(select(func.max(ledger_entries.c.seq)))).scalar() or 0
@@ -115,25 +116,37 @@ async def _walk_in_workers(
     # The last stretch is open-ended: entries appended while the walk runs are walked too.
     bounds = [(after, after + stretch if after + stretch < last_seq else None) for after in starts]
     loop = asyncio.get_running_loop()
+    # This process is one of the walkers: it takes every `workers`-th stretch, the first
+    # among them while the others start, and joins the stretches in order.
+    here = set(bounds[::workers])
     # `spawn`: a forked child would inherit this process's event loop and driver threads.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(bounds) - 1), mp_context=context) as pool:
-        walks = [loop.run_in_executor(pool, walk_stretch, url, *bound) for bound in bounds[1:]]
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+        walks = {
+            bound: loop.run_in_executor(pool, walk_stretch, url, *bound)
+            for bound in bounds
+            if bound not in here
+        }
         try:
-            # This process walks the first stretch while the workers start.
             await _walk(engine, verifier, *bounds[0])
-            if verifier.failure is not None:
-                return
-            if progress is not None:
-                progress(verifier.checked, last_seq)
-            for walk in walks:
-                if not verifier.join(await walk):
-                    break
+            for bound in bounds[1:]:
+                if verifier.failure is not None:
+                    return
                 if progress is not None:
                     progress(verifier.checked, last_seq)
+                here_or_there = _walk_apart(engine, *bound) if bound in here else walks[bound]
+                verifier.join(await here_or_there)
+            if progress is not None and verifier.failure is None:
+                progress(verifier.checked, last_seq)
         finally:
-            for walk in walks:
+            for walk in walks.values():
                 walk.cancel()
+
+
+async def _walk_apart(engine: AsyncEngine, after: int, upto: int | None) -> Stretch:
+    verifier = ChainVerifier(start_prev_hash=None)
+    await _walk(engine, verifier, after, upto)
+    return verifier.stretch()
 
 
 def walk_stretch(url: str, after: int, upto: int | None) -> Stretch:
@@ -142,9 +155,7 @@ def walk_stretch(url: str, after: int, upto: int | None) -> Stretch:
     async def walk() -> Stretch:
         engine = create_engine(url, reader=True)
         try:
-            verifier = ChainVerifier(start_prev_hash=None)
-            await _walk(engine, verifier, after, upto)
-            return verifier.stretch()
+            return await _walk_apart(engine, after, upto)
         finally:
             await engine.dispose()
 
