@@ -33,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets, sign
-from bench.load import Run, drive, print_runs, until_delivered
+from bench.load import Run, drive, print_runs, print_throughput, until_delivered
 from bench.local import database_with_schema, serve_locally
 from bot.app import create_app, settle_heap
 from bot.policy_source import PolicyHolder
@@ -84,8 +84,7 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
         f"B1 click path on {dialect}: {requests:,} approvals per run, loopback HTTP",
         [baseline, ours, steady],
     )
-    ratio = ours.rate / baseline.rate
-    print(f"  throughput ratio Signoff / baseline: {ratio:.2f} (target at least 0.5)")
+    print_throughput(baseline, ours)
     p99 = steady.percentile(0.99)
     print(f"  p99 at 50 clicks/s: {p99:.1f} ms (target under 50 ms)")
     return 0
@@ -125,6 +124,7 @@ async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, 
             ):
                 assert r.status == 200, await r.text()
         await until_delivered(runtime.relay)
+
         cards = [c for c in standin.called("chat.postMessage") if c.args["channel"] == "D0MINA"]
         bodies = click_bodies(standin, cards)
         first, second = bodies[:requests], bodies[requests:]
@@ -132,9 +132,11 @@ async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, 
         baseline = await drive("baseline: bare bolt, ack only", f"{base}/bare/events", first,
                                signed, concurrency)  # fmt: skip
         ours = await drive(f"Signoff, concurrency {concurrency}", f"{base}/slack/events", first,
-                           signed, concurrency)  # fmt: skip
+                           signed, concurrency,
+                           settle=lambda: until_delivered(runtime.relay))  # fmt: skip
         steady = await drive("Signoff, fixed 50 clicks/s", f"{base}/slack/events", second,
-                             signed, concurrency, per_second=50)  # fmt: skip
+                             signed, concurrency, per_second=50,
+                             settle=lambda: until_delivered(runtime.relay))  # fmt: skip
     finally:
         await runner.cleanup()
         await session.close()

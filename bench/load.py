@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -18,10 +18,17 @@ class Run:
     seconds: float
     latencies: list[float]
     statuses: dict[int, int]
+    # Process CPU (every thread) from the first request until `settle` returned: the server,
+    # the generator and the stand-ins, which share the process.
+    cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.cpu_seconds / len(self.latencies) * 1000
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -30,7 +37,8 @@ class Run:
     def line(self) -> str:
         return (
             f"  {self.name:<40}{self.rate:>9.0f}/s{self.percentile(0.5):>9.1f}"
-            f"{self.percentile(0.99):>9.1f}   {dict(sorted(self.statuses.items()))}"
+            f"{self.percentile(0.99):>9.1f}{self.cpu_ms_per_request:>9.2f}"
+            f"   {dict(sorted(self.statuses.items()))}"
         )
 
 
@@ -41,12 +49,14 @@ async def drive(
     headers: Callable[[bytes], dict[str, str]],
     concurrency: int,
     per_second: float | None = None,
+    settle: Callable[[], Awaitable[None]] | None = None,
 ) -> Run:
-    """Send every body once: `concurrency` workers, or at a fixed rate when `per_second`."""
+    """Send every body once: `concurrency` workers, or at a fixed rate when `per_second`.
+    `settle` waits for the work a request leaves behind (card updates) to count its CPU."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     queue = list(reversed(bodies))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
 
     async def send(http: aiohttp.ClientSession, body: bytes) -> None:
         sent = time.perf_counter()
@@ -71,15 +81,32 @@ async def drive(
                     await asyncio.sleep(delay)
                 tasks.append(asyncio.ensure_future(send(http, body)))
             await asyncio.gather(*tasks)
-    return Run(name, time.perf_counter() - started, latencies, statuses)
+    seconds = time.perf_counter() - started
+    if settle is not None:
+        await settle()
+    return Run(name, seconds, latencies, statuses, time.process_time() - cpu_started)
 
 
 def print_runs(title: str, runs: list[Run]) -> None:
     """Runs under a title, one line each, as every click benchmark shows them."""
     print(title)
-    print(f"  {'run':<40}{'rate':>11}{'p50 ms':>9}{'p99 ms':>9}   statuses")
+    print(f"  {'run':<40}{'rate':>11}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms':>9}   statuses")
     for run in runs:
         print(run.line())
+
+
+def print_throughput(baseline: Run, ours: Run) -> None:
+    """The ratio to the baseline, and the most it could be at the CPU each request costs."""
+    ratio = ours.rate / baseline.rate
+    print(f"  throughput ratio Signoff / baseline: {ratio:.2f} (target at least 0.5)")
+    ceiling = baseline.cpu_ms_per_request / ours.cpu_ms_per_request
+    busy, busy_baseline = ours.cpu_seconds / ours.seconds, baseline.cpu_seconds / baseline.seconds
+    print(
+        f"  CPU per request: baseline {baseline.cpu_ms_per_request:.2f} ms, Signoff "
+        f"{ours.cpu_ms_per_request:.2f} ms with its card updates: the ratio could reach "
+        f"{ceiling:.2f} if Signoff kept the CPU as busy as the baseline does "
+        f"({busy:.0%} of a core against {busy_baseline:.0%})"
+    )
 
 
 async def until_delivered(relay: OutboxRelay, seconds: float = 600) -> None:

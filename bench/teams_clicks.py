@@ -34,7 +34,7 @@ from adapters.teams.connections import OneConnection
 from adapters.teams.keys import KeySet
 from adapters.teams.route import teams_route
 from adapters.teams.token_check import TokenCheck
-from bench.load import drive, print_runs, until_delivered
+from bench.load import drive, print_runs, print_throughput, until_delivered
 from bench.local import database_with_schema, serve_locally
 from bot.app import create_app, settle_heap
 from bot.policy_source import PolicyHolder
@@ -124,6 +124,7 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
                 async with http.post(f"{base}/api/messages", data=body, headers=bearer(body)) as r:
                     assert r.status in (200, 201, 202), await r.text()
         await until_delivered(runtime.relay)
+
         cards = connector.cards(f"a:chat-{MINA}")
         bodies = [invoke(service_url, card) for card in cards]
         first, second = bodies[:requests], bodies[requests:]
@@ -131,9 +132,11 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
         baseline = await drive("baseline: SDK, fixed card", f"{base}/bare/messages", first,
                                bearer, concurrency)  # fmt: skip
         ours = await drive(f"Signoff, concurrency {concurrency}", f"{base}/api/messages", first,
-                           bearer, concurrency)  # fmt: skip
+                           bearer, concurrency,
+                           settle=lambda: until_delivered(runtime.relay))  # fmt: skip
         steady = await drive("Signoff, fixed 50 clicks/s", f"{base}/api/messages", second,
-                             bearer, concurrency, per_second=50)  # fmt: skip
+                             bearer, concurrency, per_second=50,
+                             settle=lambda: until_delivered(runtime.relay))  # fmt: skip
     finally:
         await runner.cleanup()
         await connector_runner.cleanup()
@@ -143,7 +146,7 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
         f"B5 Teams click path on {dialect}: {requests:,} approvals per run, loopback HTTP",
         [baseline, ours, steady],
     )
-    print(f"  throughput ratio Signoff / baseline: {ours.rate / baseline.rate:.2f}")
+    print_throughput(baseline, ours)
     print(f"  p99 at 50 clicks/s: {steady.percentile(0.99):.1f} ms")
     return 0
 
