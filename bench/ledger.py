@@ -9,7 +9,7 @@ Run by hand (it is not a test):
 Appends go through `append_events` as the service makes them: one transaction per decision
 with two entries (the baseline), and pages of 200 entries as a sweep makes them. The ledger is
 then filled up to `--chain` entries (a million) and verified through `signoff audit verify`'s
-code, walked in this process and then by one worker process per CPU as the command does; the
+code, walked in this process and then by one process per CPU as the command does; the
 same number of entries built in memory measures the hashing alone (target: 200,000 entries a
 second).
 """
@@ -137,7 +137,7 @@ async def main(database: str | None, appends: int, chain: int) -> int:
     print(f"  append, 2 entries per transaction (baseline): {per_decision:>10,.0f} entries/s")
     print(f"  append, 200 entries per transaction:          {paged:>10,.0f} entries/s")
     print(f"  ratio paged / baseline: {paged / per_decision:.1f}x")
-    workers = f"{available_cpus()} worker processes"
+    workers = f"{available_cpus()} processes"
     print(f"  verify {checked:,} from the database, this process: {alone:>10,.0f} entries/s")
     print(f"  verify {checked:,} from the database, {workers}: {from_database:>10,.0f} entries/s")
     print(f"  verify {chain:,} in memory:                        {in_memory:>10,.0f} entries/s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -66,7 +66,7 @@ async def ledger_rows(
     after: int = 0,
     upto: int | None = None,
     from_driver: bool = False,
-) -> AsyncIterator[Sequence[Any]]:
+) -> AsyncGenerator[Sequence[Any], None]:
     """Rows with `seq` past `after` (and up to `upto`) in `seq` order, a batch at a time, each
     batch its own short read, so a long ledger never sits in memory or holds a snapshot.
     `columns` must include `seq`; `from_driver` yields the driver's own tuples or records,

@@ -4,6 +4,7 @@ walked by worker processes and joined in `seq` order; imports no adapters."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -95,12 +96,15 @@ async def _walk(
     # Rows straight to the verifier, not through LedgerEntry: a million of them is a minute
     # of model building otherwise.
     report_at = STRETCH
-    async for rows in ledger_rows(engine, COLUMNS, after=after, upto=upto, from_driver=True):
-        if not verifier.check_stored_rows(rows):
-            return
-        if progress is not None and verifier.checked >= report_at:
-            progress(verifier.checked, last_seq)
-            report_at += STRETCH
+    # Closed at once when the walk stops early, so its read-ahead lets the connection go.
+    batches = ledger_rows(engine, COLUMNS, after=after, upto=upto, from_driver=True)
+    async with contextlib.aclosing(batches):
+        async for rows in batches:
+            if not verifier.check_stored_rows(rows):
+                return
+            if progress is not None and verifier.checked >= report_at:
+                progress(verifier.checked, last_seq)
+                report_at += STRETCH
 
 
 async def _walk_in_workers(
