@@ -34,7 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets, sign
 from bench.load import Run, drive, print_runs, print_throughput, until_delivered
-from bench.local import database_with_schema, serve_locally
+from bench.local import database_with_schema, serve_locally, stop_recording
 from bot.app import create_app, settle_heap
 from bot.policy_source import PolicyHolder
 from bot.runtime import build_runtime
@@ -128,6 +128,7 @@ async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, 
         cards = [c for c in standin.called("chat.postMessage") if c.args["channel"] == "D0MINA"]
         bodies = click_bodies(standin, cards)
         first, second = bodies[:requests], bodies[requests:]
+        stop_recording(standin)
         print("clicking", file=sys.stderr)
         baseline = await drive("baseline: bare bolt, ack only", f"{base}/bare/events", first,
                                signed, concurrency)  # fmt: skip

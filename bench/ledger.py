@@ -64,7 +64,7 @@ async def append(url: str, total: int, per_transaction: int) -> float:
 
 async def verify(url: str, workers: int | None) -> tuple[int, float]:
     """Entries per second through `signoff audit verify`'s code, with its default of one
-    worker process per CPU, or `workers` of them (1: walked in this process)."""
+    process per CPU (this one included), or `workers` of them (1: this process alone)."""
     engine = create_engine(url, reader=True)
     try:
         started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from aiohttp import web
 
 from bot.database import create_engine
 from bot.tables import metadata
+from tests.slack_standin import SlackStandIn
+from tests.teams_standin import BotConnector
 
 
 async def database_with_schema(url: str | None) -> str:
@@ -29,3 +32,11 @@ async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+def stop_recording(standin: SlackStandIn | BotConnector) -> None:
+    """Once set up, the stand-in forgets its calls and records no more: its memory of every
+    call is not the app's, and the garbage collector would walk it in every full pass."""
+    standin.calls.clear()
+    standin.keep_calls = False
+    gc.collect()

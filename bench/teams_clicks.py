@@ -35,7 +35,7 @@ from adapters.teams.keys import KeySet
 from adapters.teams.route import teams_route
 from adapters.teams.token_check import TokenCheck
 from bench.load import drive, print_runs, print_throughput, until_delivered
-from bench.local import database_with_schema, serve_locally
+from bench.local import database_with_schema, serve_locally, stop_recording
 from bot.app import create_app, settle_heap
 from bot.policy_source import PolicyHolder
 from bot.runtime import build_runtime
@@ -128,6 +128,7 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
         cards = connector.cards(f"a:chat-{MINA}")
         bodies = [invoke(service_url, card) for card in cards]
         first, second = bodies[:requests], bodies[requests:]
+        stop_recording(connector)
         print("clicking", file=sys.stderr)
         baseline = await drive("baseline: SDK, fixed card", f"{base}/bare/messages", first,
                                bearer, concurrency)  # fmt: skip
