@@ -95,8 +95,8 @@ def test_rem_06_no_pickled_job_store(engine: AsyncEngine) -> None:
 
 async def test_one_leader_at_a_time(database_url: str) -> None:
     engines = [create_engine(database_url), create_engine(database_url)]
+    first, second = (leadership_for(e) for e in engines)
     try:
-        first, second = (leadership_for(e) for e in engines)
         if engines[0].dialect.name != "postgresql":
             assert isinstance(first, OnlyProcess)  # SQLite is for one process
             assert await first.hold()
@@ -107,17 +107,24 @@ async def test_one_leader_at_a_time(database_url: str) -> None:
         await first.release()
         assert await second.hold()
         # The leader's session dies (its process was killed): the lock goes with it.
+        holders = (
+            "FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
         async with engines[0].connect() as admin:
-            await admin.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                    "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
-                )
-            )
+            await admin.execute(text(f"SELECT pg_terminate_backend(pid) {holders}"))
             await admin.commit()
+            # Terminating only signals the backend; its locks go when it has exited.
+            for _ in range(100):
+                if not (await admin.execute(text(f"SELECT count(*) {holders}"))).scalar():
+                    break
+                await admin.commit()
+                await asyncio.sleep(0.1)
         assert await first.hold()
         assert not await second.hold()  # it noticed its session is gone
         await first.release()
     finally:
+        for leadership in (first, second):
+            await leadership.release()  # a session still checked out would outlive dispose
         for engine in engines:
             await engine.dispose()
