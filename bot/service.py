@@ -91,8 +91,7 @@ class ApprovalService:
         outcome, state = await self._apply(command, delivery)
         if state is None:  # a redelivery, or no such request: nothing was read
             return outcome, await self.card_for(command.request_id, viewer)
-        policy = self.policies.current.policy
-        return outcome, card_view(state, policy, audience_of(state, policy, viewer), viewer)
+        return outcome, self._card_seen_by(state, viewer)
 
     async def _apply(
         self, command: Command, delivery: tuple[str, str] | None
@@ -167,8 +166,9 @@ class ApprovalService:
         """The card `person` should see of the request now: theirs to answer, or read-only."""
         async with self.engine.connect() as conn:
             state = await load_request(conn, request_id)
-        if state is None:
-            return None
+        return None if state is None else self._card_seen_by(state, person)
+
+    def _card_seen_by(self, state: ApprovalRequest, person: str | None) -> CardView:
         policy = self.policies.current.policy
         return card_view(state, policy, audience_of(state, policy, person), person)
 
