@@ -51,20 +51,7 @@ async def verify_database(
     """
     async with engine.connect() as conn:
         last_seq = (await conn.execute(select(func.max(ledger_entries.c.seq)))).scalar() or 0
-    workers = workers or available_cpus()
-    verifier = ChainVerifier()
-    walked = False
-    if workers > 1 and last_seq >= 2 * stretch and not _in_memory(engine):
-        try:
-            await _walk_in_workers(engine, verifier, last_seq, workers, stretch, progress)
-            walked = True
-        except BrokenProcessPool as error:
-            # A worker that cannot start (a main module without its `__main__` guard, a
-            # process limit) costs speed, not the answer.
-            log.warning("worker processes failed (%s); walking the ledger in this one", error)
-            verifier = ChainVerifier()
-    if not walked:
-        await _walk(engine, verifier, last_seq=last_seq, progress=progress)
+    verifier = await _walk_all(engine, last_seq, workers or available_cpus(), stretch, progress)
     result = verifier.result()
     if not result.ok:
         return result
@@ -83,6 +70,24 @@ async def verify_database(
             "(entries were removed from the end)",
         )
     return result
+
+
+async def _walk_all(
+    engine: AsyncEngine, last_seq: int, workers: int, stretch: int, progress: Progress | None
+) -> ChainVerifier:
+    """The whole chain walked: in stretches by `workers` processes when it is long enough."""
+    if workers > 1 and last_seq >= 2 * stretch and not _in_memory(engine):
+        verifier = ChainVerifier()
+        try:
+            await _walk_in_workers(engine, verifier, last_seq, workers, stretch, progress)
+            return verifier
+        except BrokenProcessPool as error:
+            # A worker that cannot start (a main module without its `__main__` guard, a
+            # process limit) costs speed, not the answer.
+            log.warning("worker processes failed (%s); walking the ledger in this one", error)
+    verifier = ChainVerifier()
+    await _walk(engine, verifier, last_seq=last_seq, progress=progress)
+    return verifier
 
 
 async def _walk(
