@@ -29,11 +29,11 @@ from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets
 from bench.clicks import SECRET, signed
 from bench.local import database_with_schema, serve_locally
-from bot.app import create_app, settle_heap
-from bot.policy_source import PolicyHolder
+from bot.platforms.slack import add_slack_events
+from bot.policy.source import PolicyHolder
 from bot.runtime import build_runtime
+from bot.server import create_app, settle_heap
 from bot.settings import Settings
-from bot.slack_mount import add_slack_events
 from tests.slack_standin import SlackStandIn
 
 

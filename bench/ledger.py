@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 
 from bench.local import database_with_schema
-from bot.database import create_engine
-from bot.ledger_store import append_events
-from bot.ledger_verify import available_cpus, verify_database
-from bot.tables import ledger_entries, ledger_head
+from bot.audit.verify import available_cpus, verify_database
+from bot.storage.database import create_engine
+from bot.storage.ledger import append_events
+from bot.storage.tables import ledger_entries, ledger_head
 from workflows.chain import ChainVerifier
 from workflows.ledger import GENESIS_HASH, AuditEvent, seal, stored_data
 from workflows.model import Actor

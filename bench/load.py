@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot.outbox import OutboxRelay
+from bot.delivery.relay import OutboxRelay
 
 
 @dataclass(frozen=True)

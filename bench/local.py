@@ -8,8 +8,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.database import create_engine
-from bot.tables import metadata
+from bot.storage.database import create_engine
+from bot.storage.tables import metadata
 from tests.slack_standin import SlackStandIn
 from tests.teams_standin import BotConnector
 

@@ -23,18 +23,18 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.fake import FakeChat
 from bench.generate import generated_policy
 from bench.local import database_with_schema
-from bot.app import Runtime
-from bot.database import create_engine
-from bot.incident_service import IncidentService
-from bot.metrics import Metrics
-from bot.outbox import OutboxRelay
-from bot.review_service import ReviewService
-from bot.service import ApprovalService, new_request_id
-from bot.store import save_request
-from bot.sweep import SweepReport, run_sweep
+from bot.delivery.relay import OutboxRelay
+from bot.observability.metrics import Metrics
+from bot.runtime import Runtime
+from bot.scheduling.sweep import SweepReport, run_sweep
+from bot.services.approvals import ApprovalService, new_request_id
+from bot.services.incidents import IncidentService
+from bot.services.reviews import ReviewService
+from bot.storage.database import create_engine
+from bot.storage.requests import save_request
+from tests.fake_chat import FakeChat
 from tests.harness import T0, Clock, Policies
 from workflows.commands import OpenRequest
 from workflows.model import Actor

@@ -36,11 +36,11 @@ from adapters.teams.route import teams_route
 from adapters.teams.token_check import TokenCheck
 from bench.load import drive, print_runs, print_throughput, until_delivered
 from bench.local import database_with_schema, serve_locally, stop_recording
-from bot.app import create_app, settle_heap
-from bot.policy_source import PolicyHolder
+from bot.platforms.teams import TeamsConfig, add_teams_messages, teams_port
+from bot.policy.source import PolicyHolder
 from bot.runtime import build_runtime
+from bot.server import create_app, settle_heap
 from bot.settings import Settings
-from bot.teams_mount import TeamsConfig, add_teams_messages, teams_port
 from tests.teams_standin import APP_ID, TENANT, BotConnector, KeyServer, Tokens
 from tests.teams_world import LocalTokens
 

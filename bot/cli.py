@@ -8,16 +8,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
 
-from aiohttp import web
 from pydantic import ValidationError
 
+from bot.policy.source import policy_path
+from bot.runtime import utc_now
 from bot.settings import Settings
+from bot.storage.database import safe_url
 
 log = logging.getLogger("signoff")
 
@@ -34,23 +34,11 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _policy_path(settings: Settings, given: str | None = None) -> Path:
-    from bot.policy_source import BUNDLED_POLICY
-
-    if given:
-        return Path(given)
-    return settings.signoff_policy or BUNDLED_POLICY
-
-
 def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.policy_source import read_policy
+    from bot.policy.source import read_policy
     from workflows.policy_load import PolicyError
 
-    path = _policy_path(settings, args.file)
+    path = policy_path(settings, args.file)
     try:
         loaded = read_policy(path)
     except PolicyError as error:
@@ -67,22 +55,22 @@ def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.migrate import upgrade
+    from bot.storage.migrate import upgrade
 
-    print(f"Migrating {_safe_url(settings.database)} to {args.revision} ...", file=sys.stderr)
+    print(f"Migrating {safe_url(settings.database)} to {args.revision} ...", file=sys.stderr)
     asyncio.run(upgrade(settings.database, args.revision))
     print("Database is up to date.", file=sys.stderr)
     return 0
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.audit import run_verify
+    from bot.audit.export import run_verify
 
     return asyncio.run(run_verify(settings.database, args.file, sys.stdout, args.workers))
 
 
 def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.audit import run_export
+    from bot.audit.export import run_export
 
     if args.output and args.output != "-":
         with open(args.output, "w", encoding="utf-8", newline="") as out:
@@ -94,14 +82,14 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.migrate import current_revision, head_revision
-    from bot.policy_source import PolicyHolder
+    from bot.policy.source import PolicyHolder
     from bot.runtime import build_runtime
-    from bot.sweep import run_sweep
+    from bot.scheduling.sweep import run_sweep
+    from bot.storage.migrate import current_revision, head_revision
     from workflows.ledger import parse_time
 
     try:
-        now = parse_time(args.now) if args.now else _now()
+        now = parse_time(args.now) if args.now else utc_now()
     except ValueError:
         print(f"signoff sweep: --now {args.now!r} is not an RFC 3339 time, such as "
               "2026-12-01T09:00:00Z", file=sys.stderr)  # fmt: skip
@@ -116,7 +104,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
             return 1
-        policies = PolicyHolder(_policy_path(settings))
+        policies = PolicyHolder(policy_path(settings))
         runtime = await build_runtime(settings, policies, clock=lambda: now)
         try:
             report = await run_sweep(runtime, now)
@@ -129,90 +117,13 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from bot.serve import serve
 
-    from adapters.port import ChatPort
-    from bot.app import Mount, create_app, settle_heap
-    from bot.migrate import current_revision, head_revision
-    from bot.policy_source import PolicyHolder
-    from bot.runtime import build_runtime
-    from bot.scheduler import scheduler_mount
-    from workflows.policy_load import PolicyError
-
-    path = _policy_path(settings)
-    for refusal in (settings.slack_problem(), settings.teams_problem()):
-        if refusal:
-            log.error("refusing to start: %s", refusal)
-            return 2
-
-    async def start() -> web.Application:
-        current = await current_revision(settings.database)
-        if current != head_revision():
-            raise SystemExit(
-                f"The database at {_safe_url(settings.database)} is at revision {current}, "
-                f"not {head_revision()}; run `signoff db upgrade` first."
-            )
-        policies = PolicyHolder(path)
-        ports: dict[str, ChatPort] = {}
-        mounts: list[Mount] = []
-        if settings.slack_configured:
-            from adapters.slack.chat import SlackChat
-            from bot.slack_mount import slack_client, slack_mount
-
-            client = slack_client(settings)
-            ports["slack"] = SlackChat(client)
-            mounts.append(slack_mount(settings, client))
-        factories: dict[str, Callable[[AsyncEngine], ChatPort]] = {}
-        if settings.teams_configured:
-            from bot.teams_mount import teams_config, teams_mount, teams_port
-
-            teams = teams_config(settings)
-            factories["teams"] = teams_port(teams, _now, lambda: policies.current.policy)
-            mounts.append(teams_mount(teams, _now))
-        mounts.append(scheduler_mount(settings.signoff_sweep_seconds, _now))
-        runtime = await build_runtime(
-            settings, policies, clock=_now, ports=ports, port_factories=factories
-        )
-        log.info(
-            "policy %s loaded (digest %s, %d systems)",
-            path,
-            runtime.policies.current.digest[:12],
-            len(runtime.policies.current.policy.systems),
-        )
-        for line in settings.platform_report():
-            log.info("%s", line)
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, policies.reload)
-        log.info("send SIGHUP to reload the policy; a bad file keeps the last good policy")
-
-        async def close_engine(_: web.Application) -> None:
-            await runtime.engine.dispose()
-
-        async def settle(_: web.Application) -> None:
-            log.info("%d objects alive after startup left out of garbage collection", settle_heap())
-
-        app = create_app(runtime, tuple(mounts))
-        app.on_startup.append(settle)
-        app.on_cleanup.append(close_engine)
-        log.info(
-            "serving on http://0.0.0.0:%d (database %s)",
-            settings.port,
-            _safe_url(settings.database),
-        )
-        return app
-
-    try:
-        web.run_app(start(), port=settings.port, print=None)
-    except PolicyError as error:
-        for problem in error.problems:
-            log.error("%s", problem)
-        log.error("refusing to start: fix the policy file %s (see `signoff policy check`)", path)
-        return 1
-    return 0
+    return serve(settings)
 
 
 def cmd_teams_package(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.teams_package import write_package
+    from bot.platforms.teams_package import write_package
 
     app_id = args.app_id or settings.microsoft_app_id
     if not app_id:
@@ -235,12 +146,6 @@ def _positive(text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return number
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,24 +6,28 @@ Imports only the port protocol from adapters; platform adapters are wired here a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.port import ChatPort
-from adapters.shell import ChatShell
-from bot.app import Runtime
-from bot.database import create_engine
-from bot.faults import crash_at
-from bot.incident_service import IncidentService, new_incident_id
-from bot.metrics import Metrics
-from bot.outbox import OutboxRelay
-from bot.policy_source import PolicyHolder
-from bot.retry_policy import RetryPolicy
-from bot.review_service import ReviewService
-from bot.service import ApprovalService, new_request_id
+from bot.delivery.relay import OutboxRelay
+from bot.delivery.retry import RetryPolicy
+from bot.observability.faults import crash_at
+from bot.observability.metrics import Metrics
+from bot.policy.source import PolicyHolder
+from bot.services.approvals import ApprovalService, PolicySource
+from bot.services.incidents import IncidentService
+from bot.services.reviews import ReviewService
 from bot.settings import Settings
-from workflows.policy import Policy
+from bot.storage.database import create_engine
+
+
+def utc_now() -> datetime:
+    """The real clock; everything else is handed the time."""
+    return datetime.now(UTC)
 
 
 async def build_runtime(
@@ -57,20 +61,19 @@ async def build_runtime(
     return Runtime(engine, policies, service, relay, metrics, reviews, incidents)
 
 
-def chat_shell(runtime: Runtime) -> ChatShell:
-    """What every chat adapter gets from the shell: the services, as plain callables."""
-    service = runtime.service
+@dataclass
+class Runtime:
+    """What the routes and the background tasks share."""
 
-    def policy() -> Policy:
-        return runtime.policies.current.policy
+    engine: AsyncEngine
+    policies: PolicySource
+    service: ApprovalService
+    relay: OutboxRelay
+    metrics: Metrics
+    reviews: ReviewService
+    incidents: IncidentService
 
-    return ChatShell(
-        dispatch=service.handle,
-        new_request_id=new_request_id,
-        policy=policy,
-        waiting_on=service.waiting_on,
-        card_for=service.card_for,
-        answer_on_card=service.answer_on_card,
-        incident=runtime.incidents.handle,
-        new_incident_id=new_incident_id,
-    )
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+Mount = Callable[[web.Application, Runtime], None]

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.database import normalise_url
+from bot.storage.database import normalise_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./signoff.db"
 
@@ -21,8 +22,17 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     signoff_policy: Path | None = Field(default=None, description="default: the bundled example")
+    host: str = Field(
+        default="127.0.0.1", description="address to listen on; containers set 0.0.0.0"
+    )
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per log line"
+    )
+    signoff_requests_per_hour: int = Field(
+        default=30, ge=1, le=10_000, description="requests one person may open in an hour"
+    )
     signoff_fault_at: str | None = Field(
         default=None, description="fault drills only: the crash point where the process dies"
     )
@@ -52,6 +62,9 @@ class Settings(BaseSettings):
         "https://login.botframework.com/v1/.well-known/openidconfiguration"
     )
     graph_api_url: str = "https://graph.microsoft.com/v1.0/"
+    # Sovereign clouds (US Government, China) have their own authority and Bot Framework scope.
+    microsoft_authority_host: str = "https://login.microsoftonline.com"
+    microsoft_bot_scope: str = "https://api.botframework.com/.default"
 
     @property
     def database(self) -> str:

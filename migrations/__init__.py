@@ -1,1 +1,2 @@
-"""Alembic migrations for SQLite and PostgreSQL; imports only `bot.tables` and `bot.database`."""
+"""Alembic migrations for SQLite and PostgreSQL; imports only `bot.storage`'s tables and
+database."""

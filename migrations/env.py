@@ -1,6 +1,6 @@
 """Alembic environment: async engines, batch mode for SQLite, our metadata as the target.
 
-Two ways in. `bot.migrate` lends a connection through `config.attributes["connection"]`
+Two ways in. `bot.storage.migrate` lends a connection through `config.attributes["connection"]`
 from inside a running event loop; the `alembic` command (or `alembic.command` called where no
 loop runs) gets an engine of its own, built from `sqlalchemy.url`. Either way the whole
 upgrade is one transaction, so a failed step leaves the database at its previous revision.
@@ -15,14 +15,14 @@ from alembic import context
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 
-from bot.database import create_engine
-from bot.tables import metadata
+from bot.storage.database import create_engine
+from bot.storage.tables import metadata
 
 config = context.config
 
 # Tables that live in our database but that other libraries create and migrate themselves.
-# Keep in step with bot.migrate.FOREIGN_TABLES (this file may import only bot.tables and
-# bot.database).
+# Keep in step with bot.migrate.FOREIGN_TABLES (this file may import only bot.storage.tables and
+# bot.storage.database).
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 
 # Any constant works; it only has to be the same in every replica that migrates at start-up.
@@ -63,7 +63,7 @@ def _run(connection: Connection) -> None:
 def _sqlite_foreign_keys_off(engine_url: str, sync_engine: Any) -> None:
     """Batch mode rebuilds a table by copy, drop and rename; with foreign keys on, dropping a
     table that other rows reference fails. SQLite ignores this pragma inside a transaction, so
-    it is set as the connection opens (after bot.database's own connect hook turned it on)."""
+    it is set as the connection opens (after our database module's connect hook turned it on)."""
     if make_url(engine_url).get_backend_name() != "sqlite":
         return
 
@@ -102,7 +102,7 @@ def run_offline() -> None:
 if context.is_offline_mode():
     run_offline()
 elif (shared := config.attributes.get("connection")) is not None:
-    # bot.migrate, inside a running event loop: a second asyncio.run would fail here.
+    # bot.storage.migrate, inside a running event loop: a second asyncio.run would fail here.
     _run(shared)
 else:
     asyncio.run(_run_with_own_engine())

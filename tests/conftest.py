@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.database import create_engine
-from bot.tables import metadata
+from bot.storage.database import create_engine
+from bot.storage.tables import metadata
 
 pytest_plugins = ["tests.slack_world", "tests.teams_world"]
 

@@ -13,18 +13,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.fake import FakeChat
 from adapters.port import ChatPort
-from bot.app import Runtime
-from bot.incident_service import IncidentService
-from bot.ledger_store import row_to_entry
-from bot.metrics import Metrics
-from bot.outbox import OutboxRelay
-from bot.retry_policy import RetryPolicy
-from bot.review_service import ReviewService
-from bot.service import ApprovalService, new_request_id
-from bot.store import load_request
-from bot.tables import ledger_entries, outbox, votes
+from bot.delivery.relay import OutboxRelay
+from bot.delivery.retry import RetryPolicy
+from bot.observability.metrics import Metrics
+from bot.runtime import Runtime
+from bot.services.approvals import ApprovalService, new_request_id
+from bot.services.incidents import IncidentService
+from bot.services.reviews import ReviewService
+from bot.storage.ledger import row_to_entry
+from bot.storage.requests import load_request
+from bot.storage.tables import ledger_entries, outbox, votes
+from tests.fake_chat import FakeChat
 from workflows.chain import verify_chain
 from workflows.commands import Answer, Cancel, OpenRequest, Tick
 from workflows.ledger import LedgerEntry
@@ -299,3 +299,21 @@ class Harness:
 
     async def chain_ok(self) -> bool:
         return verify_chain(await self.ledger()).ok
+
+
+CHECKLIST = ("Data quality", "Model risk", "Compliance", "Incidents since the last review")
+
+
+def with_reviews(raw: dict[str, Any], **reviews: Any) -> None:
+    raw["systems"]["credit-scoring"]["raci"]["risk-review"] = {
+        "responsible": ["ml-engineer"],
+        "accountable": "ai-governance-lead",
+        "informed": ["#ai-governance"],
+    }
+    raw["reviews"] = reviews
+    for name in ("support-bot", "doc-search"):
+        raw["systems"].pop(name)
+
+
+def review_policy(**reviews: Any) -> Policy:
+    return build_policy(lambda raw: with_reviews(raw, **reviews))

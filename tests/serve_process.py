@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 
-from tests.test_cli_serve import _free_port
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    keep.pop("SIGNOFF_POLICY", None)
+    return {**keep, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'signoff.db'}", **extra}
+
+
+def signoff(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=_env(tmp_path, **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class Server:

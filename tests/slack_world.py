@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets, sign
-from bot.slack_mount import add_slack_events
+from bot.platforms.slack import add_slack_events
 from tests.harness import Harness
 from tests.slack_standin import Call, SlackStandIn
 

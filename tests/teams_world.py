@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.port import ChatPort
 from adapters.slack.chat import SlackChat
 from adapters.slack.signing import SigningSecrets
-from bot.slack_mount import add_slack_events
-from bot.teams_mount import TeamsConfig, add_teams_messages, teams_port
+from bot.platforms.slack import add_slack_events
+from bot.platforms.teams import TeamsConfig, add_teams_messages, teams_port
 from tests.harness import Clock, Harness, Policies, build_policy
 from tests.slack_world import SECRET
 from tests.teams_standin import (

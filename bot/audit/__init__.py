@@ -1,0 +1,1 @@
+"""Audit: operator tools for the ledger (verify, export); no adapters."""

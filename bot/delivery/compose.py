@@ -1,0 +1,133 @@
+"""Builds what the relay sends from an outbox row and current database state; no adapters' SDKs.
+
+Cards are rendered from the request as it is now, never from the click that caused the
+message, so sending the same update twice shows the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.port import Destination, MessageRef, OutgoingMessage
+from bot.storage.tables import approval_requests, chat_messages
+from workflows.cards import card_view
+from workflows.effects import Audience
+from workflows.model import ApprovalRequest
+from workflows.policy import Policy
+
+
+class NothingToSend(Exception):
+    """The row points at something that no longer exists; drop it."""
+
+
+def destination(policy: Policy, platform: str, address: dict[str, str]) -> Destination:
+    """A policy address (person, channel or platform user) as the adapter needs it."""
+    kind, key = address["kind"], address["key"]
+    if kind == "person":
+        person = policy.people.get(key)
+        if person is None:
+            raise NothingToSend(f"person {key!r} is no longer in the policy")
+        return Destination(
+            "person", key, getattr(person, platform, None), str(person.email), person.name
+        )
+    if kind == "channel":
+        channel = policy.channels.get(key)
+        platform_id = getattr(channel, platform, None) if channel else None
+        if platform_id is None:
+            raise NothingToSend(f"channel {key!r} has no {platform} id in the policy")
+        return Destination("channel", key, platform_id, None, key)
+    return Destination("user", key, key)
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A post (`to`) or an update (`ref`) of `message`, ready for the port."""
+
+    to: Destination | None
+    ref: MessageRef | None
+    message: OutgoingMessage
+
+
+async def compose_all(
+    conn: AsyncConnection, policy: Policy, rows: Sequence[tuple[str, str | None, dict[str, Any]]]
+) -> list[Composed | Exception]:
+    """What to send for each (platform, request id, decoded message); two queries in all.
+
+    A row that cannot be composed gets its exception in its place (`NothingToSend` when what
+    it points at is gone), so one bad row never holds up the page.
+    """
+    states = await _states(
+        conn, {rid for _, rid, m in rows if rid and m["kind"] in ("card", "update")}
+    )
+    wanted = {m.get("chat_message_id") for _, _, m in rows if m["kind"] == "update"}
+    copies: dict[int, Any] = {}
+    if ids := sorted(w for w in wanted if isinstance(w, int)):
+        query = select(
+            chat_messages.c.id,
+            chat_messages.c.audience,
+            chat_messages.c.person,
+            chat_messages.c.ref,
+        ).where(chat_messages.c.id.in_(ids))
+        copies = {copy.id: copy for copy in await conn.execute(query)}
+    composed: list[Composed | Exception] = []
+    for platform, request_id, message in rows:
+        try:
+            composed.append(_compose(policy, platform, request_id, message, states, copies))
+        except Exception as error:
+            composed.append(error)
+    return composed
+
+
+async def _states(
+    conn: AsyncConnection, request_ids: set[str]
+) -> dict[str, ApprovalRequest | Exception]:
+    """The requests' states by id, each read on its own terms: one that does not parse is
+    its exception, not the page's."""
+    if not request_ids:
+        return {}
+    query = select(approval_requests.c.id, approval_requests.c.state).where(
+        approval_requests.c.id.in_(sorted(request_ids))
+    )
+    states: dict[str, ApprovalRequest | Exception] = {}
+    for row in await conn.execute(query):
+        try:
+            states[row.id] = ApprovalRequest.model_validate_json(row.state)
+        except ValueError as error:
+            states[row.id] = error
+    return states
+
+
+def _compose(
+    policy: Policy,
+    platform: str,
+    request_id: str | None,
+    message: dict[str, Any],
+    states: Mapping[str, ApprovalRequest | Exception],
+    copies: Mapping[int, Any],
+) -> Composed:
+    kind = message["kind"]
+    if kind == "text":
+        to = destination(policy, platform, message["to"])
+        return Composed(to, None, OutgoingMessage(text=message["text"]))
+    state = states.get(request_id or "")
+    if state is None:
+        raise NothingToSend(f"request {request_id} does not exist")
+    if isinstance(state, Exception):
+        raise state
+    if kind == "card":
+        address = message["to"]
+        viewer = address["key"] if address["kind"] == "person" else None
+        view = card_view(state, policy, Audience(message["audience"]), viewer)
+        to = destination(policy, platform, address)
+        return Composed(to, None, OutgoingMessage(text=view.title, card=view))
+    copy = copies.get(message["chat_message_id"])
+    if copy is None:
+        raise NothingToSend(f"card copy {message['chat_message_id']} does not exist")
+    view = card_view(state, policy, Audience(copy.audience), copy.person)
+    return Composed(None, json.loads(copy.ref), OutgoingMessage(text=view.title, card=view))

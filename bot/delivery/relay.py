@@ -1,0 +1,296 @@
+"""The outbox relay: delivers queued chat messages through each platform's `ChatPort`.
+
+Imports only the port protocol from adapters. Per destination, messages go out in order and
+one at a time; a 429 holds back only that destination for `Retry-After`; 5xx and timeouts back
+off exponentially with jitter; permanent errors and messages that keep failing are
+dead-lettered so they never block the rows behind them. A pass claims and composes its rows in
+one transaction, sends them concurrently and records every outcome in a second one. Delivery is
+at least once: a crash between the platform call and marking the row sent repeats the call
+(updates are idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, TypeGuard
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import aliased
+
+from adapters.port import ChatPort, PermanentFailure, RateLimited, TemporaryFailure
+from bot.delivery.compose import Composed, NothingToSend, compose_all
+from bot.delivery.marks import Attempt, DeadLetterHook, decoded, mark_all
+from bot.delivery.retry import PassReport, RetryPolicy
+from bot.delivery.room_enqueue import ROOM_KINDS
+from bot.delivery.rooms import RoomNotReady, deliver_room_task
+from bot.observability.faults import CrashPoint, no_faults
+from bot.observability.metrics import Metrics
+from bot.storage.database import is_outage
+from bot.storage.tables import outbox
+from workflows.policy import Policy
+
+log = logging.getLogger("signoff.outbox")
+
+_EARLIER = aliased(outbox)
+# A pending row with no earlier pending row of its destination: the next one to go there.
+_FIRST_IN_LINE = (
+    outbox.c.status == "pending",
+    ~exists().where(
+        and_(
+            _EARLIER.c.status == "pending",
+            _EARLIER.c.destination_key == outbox.c.destination_key,
+            _EARLIER.c.id < outbox.c.id,
+        )
+    ),
+)
+
+
+@dataclass
+class OutboxRelay:
+    engine: AsyncEngine
+    ports: Mapping[str, ChatPort]
+    policy: Callable[[], Policy]
+    clock: Callable[[], datetime]
+    metrics: Metrics
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    jitter: Callable[[], float] = field(default=lambda: random.uniform(0.5, 1.0))
+    batch: int = 200
+    crash: CrashPoint = no_faults
+    # Called in the transaction that dead-letters a row, so what it records commits with it.
+    on_dead: DeadLetterHook | None = None
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run_once(self, now: datetime | None = None) -> PassReport:
+        """One pass: claim the first due row of every destination, send them together, and
+        record every outcome in one transaction."""
+        now = now or self.clock()
+        claimed = await self._claim(now)
+        attempts = await asyncio.gather(*(self._attempt(c, now) for c in claimed))
+        for attempt in attempts:
+            if attempt.outcome == "sent" and attempt.message is not None:
+                self.crash(f"after_api_call_before_outbox_mark_done:{attempt.message['kind']}")
+        await self._record(attempts, now)
+        report = PassReport()
+        for attempt in attempts:
+            setattr(report, attempt.report_field, getattr(report, attempt.report_field) + 1)
+        return report
+
+    async def drain(self, now: datetime | None = None, max_passes: int = 1000) -> PassReport:
+        """Passes until nothing more is due at `now` (tests and `signoff sweep`)."""
+        total = PassReport()
+        for _ in range(max_passes):
+            report = await self.run_once(now)
+            if not report.handled:
+                break
+            total.sent += report.sent
+            total.retried += report.retried
+            total.dead += report.dead
+        return total
+
+    async def run_forever(self, stop: asyncio.Event, idle: float = 5.0) -> None:
+        """Deliver until `stop` is set; between passes sleep until woken or until the next
+        row is due (a paced or retried one), at most `idle` seconds."""
+        while not stop.is_set():
+            self._wakeup.clear()
+            try:
+                report = await self.run_once()
+                if report.handled:
+                    continue
+                pause = await self._until_next_due(idle)
+            except Exception:
+                log.exception("outbox pass failed; trying again in %.0f s", idle)
+                pause = idle
+            waiters = [asyncio.ensure_future(e.wait()) for e in (self._wakeup, stop)]
+            await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def pending(self) -> int:
+        async with self.engine.connect() as conn:
+            count = await conn.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
+            )
+        return int(count or 0)
+
+    async def _until_next_due(self, idle: float) -> float:
+        """Seconds until the earliest row that is first in line falls due, at most `idle`."""
+        query = select(func.min(outbox.c.next_attempt_at)).where(*_FIRST_IN_LINE)
+        async with self.engine.connect() as conn:
+            due: datetime | None = await conn.scalar(query)
+        if due is None:
+            return idle
+        return min(max((due - self.clock()).total_seconds(), 0.0), idle)
+
+    async def _claim(self, now: datetime) -> list[Claimed]:
+        # A row is eligible when due and first in line for its destination; claiming pushes
+        # its next attempt out by the lease, so a crashed delivery is retried, not lost. What
+        # to send is composed in the same transaction, a few queries for the whole page.
+        query = (
+            select(outbox)
+            .where(outbox.c.next_attempt_at <= now, *_FIRST_IN_LINE)
+            .order_by(outbox.c.id)
+            .limit(self.batch)
+        )
+        async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=outbox)
+            rows = list((await conn.execute(query)).all())
+            if not rows:
+                return []
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([r.id for r in rows]))
+                .values(next_attempt_at=now + self.retry.lease)
+            )
+            messages = [decoded(row) for row in rows]
+            plain = [
+                (row.platform, row.request_id, message)
+                for row, message in zip(rows, messages, strict=True)
+                if _composed_here(message)
+            ]
+            plans = iter(await compose_all(conn, self.policy(), plain))
+        return [
+            Claimed(row, message, next(plans) if _composed_here(message) else None)
+            for row, message in zip(rows, messages, strict=True)
+        ]
+
+    async def _attempt(self, claimed: Claimed, now: datetime) -> Attempt:
+        """Send one claimed row and decide what becomes of it; writes nothing."""
+        row, message, plan = claimed
+        port = self.ports.get(row.platform)
+        if port is None:
+            return Attempt(row, "dead", message, error=f"platform {row.platform} is not enabled")
+        if message is None:
+            return self._backoff(
+                row, None, now, "error", "the message is not a JSON object with a kind"
+            )
+        if isinstance(plan, NothingToSend):
+            return Attempt(row, "dead", message, error=str(plan))
+        if isinstance(plan, Exception):
+            log.error("outbox row %s could not be composed", row.id, exc_info=plan)
+            return self._backoff(row, message, now, "error", f"{type(plan).__name__}: {plan}")
+        try:
+            if plan is None:
+                ref = await deliver_room_task(
+                    self.engine, port, self.policy(), row.platform, message
+                )
+            elif plan.ref is not None:
+                await port.update(plan.ref, plan.message)
+                ref = None
+            else:
+                assert plan.to is not None
+                ref = await port.post(plan.to, plan.message)
+        except NothingToSend as error:
+            return Attempt(row, "dead", message, error=str(error))
+        except RoomNotReady:
+            if now - row.created_at >= self.retry.max_age:
+                return Attempt(row, "dead", message, error="the incident's room was never made")
+            return Attempt(row, "wait", message)
+        except PermanentFailure as error:
+            return Attempt(row, "dead", message, error=f"permanent: {error}")
+        except RateLimited as error:
+            wait = timedelta(seconds=max(error.retry_after, 0.0))
+            return Attempt(row, "retry", message, next_at=now + wait, counts=False,
+                           reason="rate-limited", error=str(error))  # fmt: skip
+        except (TemporaryFailure, TimeoutError, OSError) as error:
+            return self._backoff(row, message, now, "temporary", f"{type(error).__name__}: {error}")
+        except Exception as error:
+            log.exception("outbox row %s failed unexpectedly", row.id)
+            return self._backoff(row, message, now, "error", f"{type(error).__name__}: {error}")
+        return Attempt(row, "sent", message, ref=ref)
+
+    def _backoff(
+        self, row: Any, message: dict[str, Any] | None, now: datetime, reason: str, error: str
+    ) -> Attempt:
+        attempts = row.attempts + 1
+        too_old = now - row.created_at >= self.retry.max_age
+        if attempts >= self.retry.max_attempts or too_old:
+            why = "too old" if too_old else f"{attempts} attempts"
+            return Attempt(row, "dead", message, error=f"gave up after {why}; last error: {error}")
+        next_at = now + self.retry.backoff(attempts, self.jitter())
+        return Attempt(row, "retry", message, next_at=next_at, reason=reason, error=error)
+
+    async def _record(self, attempts: Sequence[Attempt], now: datetime) -> None:
+        """All of a pass's outcomes in one transaction; should that fail, each in its own, so
+        one bad row cannot make the others be sent again."""
+        if not attempts:
+            return
+        marking = functools.partial(
+            mark_all, pace=self.retry.pace, wait=self.retry.base, on_dead=self.on_dead
+        )
+        try:
+            async with self.engine.begin() as conn:
+                await marking(conn, attempts, now)
+            recorded = list(attempts)
+        except Exception as error:
+            # A bug or a broken row must not fail the whole page: those rows were sent, and
+            # unrecorded they would be sent again and again.
+            if len(attempts) < 2 or is_outage(error):
+                raise
+            log.warning(
+                "recording %d outbox rows together failed (%s); one by one", len(attempts), error
+            )
+            recorded = []
+            for attempt in attempts:
+                try:
+                    async with self.engine.begin() as conn:
+                        await marking(conn, [attempt], now)
+                    recorded.append(attempt)
+                except Exception as error:
+                    if is_outage(error):
+                        raise
+                    log.exception(
+                        "outbox row %s: its outcome could not be recorded; it will be "
+                        "tried again when its lease ends",
+                        attempt.row.id,
+                    )
+        for attempt in recorded:
+            self._tell(attempt)
+
+    def _tell(self, attempt: Attempt) -> None:
+        """Metrics and the log line for a recorded attempt."""
+        row = attempt.row
+        if attempt.outcome == "sent":
+            self.metrics.delivered.labels(platform=row.platform).inc()
+        elif attempt.outcome == "retry":
+            self.metrics.retried.labels(platform=row.platform, reason=attempt.reason).inc()
+            assert attempt.next_at is not None
+            log.warning(
+                "outbox row %s to %s: %s; next attempt at %s",
+                row.id,
+                row.destination_key,
+                attempt.error,
+                attempt.next_at.isoformat(),
+            )
+        elif attempt.outcome == "dead":
+            self.metrics.dead.labels(platform=row.platform).inc()
+            log.error(
+                "outbox row %s to %s dead-lettered: %s. The decision it reports stands; "
+                "its last_error in the outbox table says what to fix.",
+                row.id,
+                row.destination_key,
+                attempt.error,
+            )
+
+
+class Claimed(NamedTuple):
+    """A claimed row, its decoded message, and what to send (None: a room task)."""
+
+    row: Any
+    message: dict[str, Any] | None
+    plan: Composed | Exception | None
+
+
+def _composed_here(message: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    """Messages composed with the claim; room tasks read what they need as they go."""
+    return message is not None and message["kind"] not in ROOM_KINDS

@@ -1,0 +1,1 @@
+"""Observability: metrics and named crash points for drills; imports nothing of ours."""

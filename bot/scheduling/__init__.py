@@ -1,0 +1,1 @@
+"""Scheduling: what triggers the sweeps and which process runs them; no adapter SDKs."""

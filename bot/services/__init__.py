@@ -1,0 +1,1 @@
+"""Services: one transaction per command, each through the unit of work; no adapter SDKs."""

@@ -1,0 +1,1 @@
+"""Tests of the pure core (`workflows/`) and the layer rules: no database, no HTTP, fast."""

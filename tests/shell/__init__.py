@@ -1,0 +1,1 @@
+"""Tests of the shell (`bot/`): storage, delivery, scheduling, the CLI and the HTTP app."""
