@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from workflows.model import Actor, Verdict
+from workflows.text import Comment
 
 
 class Action(StrEnum):
@@ -34,7 +35,7 @@ class OpenRequest(_Command):
     system: str
     version: str
     environment: str | None = None
-    reason: str | None = None
+    reason: Comment | None = None
     on_behalf_of: str | None = None
     # Set by the shell, never by an adapter: the open incident on the system, if any.
     frozen_by: str | None = None
@@ -58,7 +59,7 @@ class Answer(_Command):
     actor: Actor
     verdict: Verdict
     revision: int | None = None
-    comment: str | None = None
+    comment: Comment | None = None
     location: dict[str, str] | None = None
 
     @property
@@ -70,7 +71,7 @@ class Cancel(_Command):
     """The requester withdraws a pending request."""
 
     actor: Actor
-    reason: str | None = None
+    reason: Comment | None = None
 
     @property
     def action(self) -> Action:

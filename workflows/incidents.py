@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from workflows.inventory import informed_of, people_of, raci_for
 from workflows.model import Actor
 from workflows.policy import ActivityRaci, Policy
+from workflows.text import Comment
 
 ROOM_NAME_LIMIT = 80
 _NOT_IN_NAME = re.compile(r"[^a-z0-9_-]+")
@@ -58,7 +59,7 @@ class StartIncident(_Frozen):
     actor: Actor
     system: str
     severity: str
-    summary: str
+    summary: Comment
 
     @property
     def action(self) -> IncidentAction:
@@ -68,7 +69,7 @@ class StartIncident(_Frozen):
 class EndIncident(_Frozen):
     incident_id: str
     actor: Actor
-    summary: str
+    summary: Comment
 
     @property
     def action(self) -> IncidentAction:

@@ -16,6 +16,7 @@ from workflows.ledger import AuditEvent, format_time
 from workflows.model import SYSTEM_ACTOR, Actor
 from workflows.policy import Policy
 from workflows.review_schedule import due_after, escalation_moment, local_date, reminder_moments
+from workflows.text import Comment
 
 
 class _Frozen(BaseModel):
@@ -65,7 +66,7 @@ class CompleteReview(_Frozen):
     review_id: str
     actor: Actor
     checked: tuple[str, ...] = ()
-    notes: str | None = None
+    notes: Comment | None = None
     revision: int | None = None
     next_review_id: str
 
