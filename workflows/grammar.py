@@ -10,15 +10,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from workflows.text import has_hidden
+
 MAX_TEXT = 2000
 _SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,39}$")
 _SEVERITY = re.compile(r"^sev[1-4]$")
-# Control, bidi and zero-width characters have no place in a command; they only disguise.
-_INVISIBLE = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
-)
 
 USAGE: dict[str, str] = {
     "deploy": "deploy <system> <version> [to <env>] [-- <reason>]",
@@ -233,7 +231,8 @@ def parse(text: str) -> ParsedCommand:
     """One command from what a person typed; an optional leading `/signoff` is ignored."""
     if len(text) > MAX_TEXT + 200:
         raise GrammarError(f"That is too long; keep commands under {MAX_TEXT} characters.")
-    if _INVISIBLE.search(text):
+    # Control, bidi and zero-width characters have no place in a command; they only disguise.
+    if has_hidden(text):
         raise GrammarError("The command contains control or invisible characters; retype it.")
     words = text.strip().split(None, 1)
     if words and words[0].lower() in ("/signoff", "signoff"):

@@ -7,6 +7,7 @@ input is a 400 or 401 with a generic body, never a 500 (SIG-06..10, CHAT-10, CHA
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,9 @@ log = logging.getLogger("signoff.slack")
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
+# Slack wants an answer within three seconds; a body still arriving long after that is a
+# stalled or hostile client, and holding its connection open helps nobody.
+READ_TIMEOUT_SECONDS = 10.0
 
 Handler = Callable[[web.Request, "SignedRequest"], Awaitable[web.StreamResponse]]
 
@@ -39,7 +43,12 @@ class SignedRequest:
 def _refuse(status: int, reason: str, request: web.Request) -> web.Response:
     # One log line with the reason, never the body: it may hold tokens or personal data.
     log.warning("slack request refused (%d): %s from %s", status, reason, request.remote)
-    message = {401: "invalid request", 400: "bad request", 413: "request too large"}[status]
+    message = {
+        400: "bad request",
+        401: "invalid request",
+        408: "request timeout",
+        413: "request too large",
+    }[status]
     return web.json_response({"error": message}, status=status)
 
 
@@ -55,6 +64,27 @@ def _depth(value: object, limit: int) -> bool:
         elif isinstance(node, list):
             stack += [(v, level + 1) for v in node]
     return True
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """The whole body, however many reads it arrives in, up to `MAX_BODY_BYTES`.
+
+    One `content.read(n)` returns what happens to be buffered, so a body that arrives in
+    several TCP segments would be judged (and its signature refused) on its first part.
+    Raises `_TooLarge` past the limit, chunked bodies included.
+    """
+    parts: list[bytes] = []
+    size = 0
+    async for part in request.content.iter_any():
+        size += len(part)
+        if size > MAX_BODY_BYTES:
+            raise _TooLarge
+        parts.append(part)
+    return b"".join(parts)
 
 
 def _parse(body: bytes) -> SignedRequest | None:
@@ -85,8 +115,13 @@ def slack_gate(
     clock: Callable[[], float],
     handler: Handler,
     count_refusal: RefusalCounter = lambda status, kind: None,
+    read_timeout: float = READ_TIMEOUT_SECONDS,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """An aiohttp handler that authenticates, parses, then calls `handler`."""
+    """An aiohttp handler that authenticates, parses, then calls `handler`.
+
+    The body is read whole before anything else (a body that has not arrived within
+    `read_timeout` seconds is a 408, never judged on what came so far).
+    """
 
     def refuse(status: int, kind: str, reason: str, request: web.Request) -> web.Response:
         count_refusal(status, kind)
@@ -96,11 +131,14 @@ def slack_gate(
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return refuse(413, "too-large", "declared body over 1 MiB", request)
         try:
-            body = await request.content.read(MAX_BODY_BYTES + 1)
+            async with asyncio.timeout(read_timeout):
+                body = await _read_body(request)
+        except _TooLarge:
+            return refuse(413, "too-large", "body over 1 MiB", request)
+        except TimeoutError:
+            return refuse(408, "slow-body", f"body not received within {read_timeout:g} s", request)
         except (OSError, ValueError) as error:
             return refuse(400, "unreadable", f"unreadable body: {type(error).__name__}", request)
-        if len(body) > MAX_BODY_BYTES:
-            return refuse(413, "too-large", "body over 1 MiB", request)
         now = clock()
         check = check_signature(
             secrets.accepted(now),
