@@ -78,8 +78,9 @@ async def start_server(tmp_path: Path, name: str, env: dict[str, str]) -> Server
 
 
 async def until(
-    condition: Callable[[], bool], what: str, servers: list[Server], tries: int = 150
+    condition: Callable[[], object], what: str, servers: list[Server], tries: int = 150
 ) -> None:
+    """Wait until `condition()` is truthy (a list of what arrived counts once non-empty)."""
     for _ in range(tries):
         if condition():
             return

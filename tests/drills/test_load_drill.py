@@ -87,8 +87,9 @@ async def test_a_reduced_test_l_loses_nothing_and_counts_nothing_twice(
         h = Harness(
             engine,
             policies=Policies.of(build_policy(spread_out)),
-            chat=SlackChat(client),
             clock=WallClock(),  # type: ignore[arg-type]
+            # The real Slack client takes the fake's place as the "slack" port.
+            more_ports={"slack": SlackChat(client)},
         )
         app = web.Application()
         add_slack_events(app, SigningSecrets(SECRET.encode()), client, h.runtime(), "T0ACME")
