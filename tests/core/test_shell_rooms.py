@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_layers import ROOT, _is_package, _module_name, _sources, imported_modules
+from tests.core.layer_rules import ROOT, imported_modules, module_name, names_a_package, sources
 
 # What may sit directly in bot/: the composition roots, the server and the settings.
 TOP_OF_BOT = frozenset({"__init__", "__main__", "cli", "serve", "server", "runtime", "settings"})
@@ -84,12 +84,12 @@ def _ours(name: str) -> bool:
 
 def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
-    for path in _sources("bot", "workflows", "adapters"):
-        name = _module_name(path)
+    for path in sources("bot", "workflows", "adapters"):
+        name = module_name(path)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         graph[name] = {
             imported
-            for _, imported in imported_modules(tree, name, _is_package(name))
+            for _, imported in imported_modules(tree, name, names_a_package(name))
             if _ours(imported) and imported != name
         }
     return graph
@@ -126,7 +126,7 @@ def test_there_is_no_import_cycle() -> None:
 def test_no_module_is_over_300_lines() -> None:
     long = {
         str(path.relative_to(ROOT)): lines
-        for path in _sources("bot", "workflows", "adapters")
+        for path in sources("bot", "workflows", "adapters")
         for lines in [len(path.read_text(encoding="utf-8").splitlines())]
         if lines > MAX_LINES
     }
@@ -167,5 +167,5 @@ def test_the_cycle_check_fires() -> None:
 
 
 def test_the_length_rule_sees_the_source() -> None:
-    assert any(path == ROOT / "bot" / "cli.py" for path in _sources("bot"))
+    assert any(path == ROOT / "bot" / "cli.py" for path in sources("bot"))
     assert Path(__file__).resolve().is_relative_to(ROOT)
