@@ -11,6 +11,7 @@ from workflows.ledger import (
     GENESIS_HASH,
     HASHED_FIELDS,
     LedgerEntry,
+    data_problem,
     hash_matches,
     reparsed_hash_matches,
     spliced_hash,
@@ -56,9 +57,10 @@ class ChainVerifier:
         self.failure: Verification | None = None
         self._first: tuple[int, str] | None = None
 
-    def feed(self, entry: LedgerEntry) -> bool:
-        """Check the next entry; False (and `failure` set) at the first break."""
-        return self.check(entry.hashed_fields(), entry.hash)
+    def feed(self, entry: LedgerEntry, defect: str | None = None) -> bool:
+        """Check the next entry; False (and `failure` set) at the first break. `defect` is
+        what its reader found wrong in its text (a key held twice), a break like an edit."""
+        return self._check(entry.hashed_fields(), entry.hash, hash_matches, defect)
 
     def check(self, fields: dict[str, Any], stated_hash: str) -> bool:
         """`feed` for an entry given as its `HASHED_FIELDS` and the hash stored with them, so
@@ -105,15 +107,18 @@ class ChainVerifier:
         fields: dict[str, Any],
         stated_hash: str,
         matches: Callable[[dict[str, Any], str], bool],
+        defect: str | None = None,
     ) -> bool:
         if self.failure is not None:
             return False
         seq, prev_hash = fields["seq"], fields["prev_hash"]
         if self._first is None:
             self._first = (seq, prev_hash)
-        problem = self._link_problem(seq, prev_hash)
+        problem = self._link_problem(seq, prev_hash) or defect
         if problem is None and not matches(fields, stated_hash):
-            problem = "hash does not match the entry's contents (it was edited)"
+            problem = data_problem(fields["data"]) or (
+                "hash does not match the entry's contents (it was edited)"
+            )
         if problem is not None:
             return self._fail(seq, problem)
         self._advance(1, seq, stated_hash)

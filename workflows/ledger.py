@@ -70,6 +70,45 @@ def parse_time(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def read_json(text: str | bytes) -> tuple[Any, str | None]:
+    """JSON text parsed, and the first key found twice in one of its objects (or None).
+
+    Readers disagree on such an object: Python's `json` and pydantic keep the last value,
+    others the first, so a row holding one can verify here and read otherwise elsewhere.
+    Raises ValueError for text that is not JSON.
+    """
+    twice: list[str] = []
+
+    def note_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found = dict(pairs)
+        if len(found) != len(pairs) and not twice:
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    twice.append(key)
+                    break
+                seen.add(key)
+        return found
+
+    value = json.loads(text, object_pairs_hook=note_twice)
+    return value, (twice[0] if twice else None)
+
+
+def twice_problem(key: str) -> str:
+    return f"an object holds the key {key!r} twice (readers would disagree on its value)"
+
+
+def data_problem(data: Any) -> str | None:
+    """What is wrong with a stored row's `data` text beyond its hash: a key held twice."""
+    if not isinstance(data, str | bytes):
+        return None
+    try:
+        key = read_json(data)[1]
+    except ValueError:
+        return None
+    return None if key is None else twice_problem(key)
+
+
 def _has_float(value: Any) -> bool:
     if isinstance(value, float):
         return True
@@ -154,7 +193,8 @@ def reparsed_hash_matches(fields: dict[str, Any], stated_hash: str) -> bool:
     """The definition for a stored row: its `data` text parsed and encoded again, for text
     that does not splice (rows written before `stored_data`, or edited)."""
     try:
-        return hash_matches({**fields, "data": json.loads(fields["data"])}, stated_hash)
+        data, twice = read_json(fields["data"])
+        return twice is None and hash_matches({**fields, "data": data}, stated_hash)
     except (TypeError, ValueError):
         return False  # not JSON, or a column no JSON encoder takes: edited
 

@@ -8,20 +8,28 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.audit.verify import verify_database
 from bot.storage.database import create_engine
-from bot.storage.ledger import ledger_rows, row_to_entry
+from bot.storage.ledger import ledger_rows
 from bot.storage.tables import ledger_entries
-from workflows.chain import Verification, verify_chain
-from workflows.ledger import GENESIS_HASH, LedgerEntry, canonical_json, parse_time
+from workflows.chain import ChainVerifier, Verification
+from workflows.ledger import (
+    GENESIS_HASH,
+    LedgerEntry,
+    canonical_json,
+    parse_time,
+    read_json,
+    twice_problem,
+)
 
 PROGRESS_EVERY = 10_000
 FIELDS = list(LedgerEntry.model_fields)
@@ -29,15 +37,20 @@ CSV_COLUMNS = [*FIELDS, "note"]
 # Cells a spreadsheet would run as a formula (OWASP ASVS V1.2.10); `'` itself too, so the
 # prefix can be removed again without ambiguity.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0", "'")
+# JSON lets these stand in a string, yet each ends a line for some reader (str.splitlines,
+# JavaScript, log shippers); escaped, an entry stays one line for all of them. JSON's encoder
+# escapes the C0 controls itself.
+_LINE_ENDERS = re.compile("[\x80-\x9f\u2028\u2029]")
 
 
-async def read_entries(
+async def read_rows(
     engine: AsyncEngine, since: datetime | None = None
-) -> AsyncIterator[LedgerEntry]:
-    """Entries in `seq` order, fetched in batches so a long ledger never sits in memory."""
-    async for rows in ledger_rows(engine, ledger_entries.c, since):
+) -> AsyncIterator[dict[str, Any]]:
+    """Rows as the database holds them (`data` as text), in `seq` order, fetched in batches
+    so a long ledger never sits in memory."""
+    async for rows in ledger_rows(engine, [ledger_entries.c[name] for name in FIELDS], since):
         for row in rows:
-            yield row_to_entry(row)
+            yield dict(row._mapping)
 
 
 def neutralise(cell: str) -> str:
@@ -48,27 +61,51 @@ def restore(cell: str) -> str:
     return cell[1:] if cell.startswith("'") else cell
 
 
-def _note(entry: LedgerEntry) -> str:
+def _note(data: Any) -> str:
     for key in ("reason", "comment", "summary"):
-        value = entry.data.get(key)
+        value = data.get(key) if isinstance(data, dict) else None
         if isinstance(value, str) and value:
             return value
     return ""
 
 
-def write_jsonl(entries: Iterable[LedgerEntry], out: TextIO) -> int:
-    count = 0
-    for entry in entries:
-        out.write(json.dumps(entry.model_dump(), ensure_ascii=False, sort_keys=True) + "\n")
-        count += 1
-    return count
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as its pairs in order, a key held twice kept twice."""
 
 
-def _csv_row(entry: LedgerEntry) -> list[str]:
-    fields = entry.model_dump()
-    fields["data"] = canonical_json(entry.data).decode("utf-8")
+def _every_pair(value: Any) -> str:
+    if isinstance(value, _Pairs):
+        return "{" + ",".join(f"{_every_pair(k)}:{_every_pair(v)}" for k, v in value) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_every_pair(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _exported_data(text: str) -> tuple[Any, str | None]:
+    """A row's data parsed, and, where an object in it holds a key twice, its compact text
+    with every pair kept: the export shows the row as stored, so checking the file finds what
+    checking the database finds."""
+    data, twice = read_json(text)
+    return data, None if twice is None else _every_pair(json.loads(text, object_pairs_hook=_Pairs))
+
+
+def jsonl_line(row: Mapping[str, Any]) -> str:
+    """One stored row as one line of JSON, whatever characters its text holds."""
+    data, as_stored = _exported_data(row["data"])
+    if as_stored is None:
+        line = json.dumps({**row, "data": data}, ensure_ascii=False, sort_keys=True)
+    else:
+        line = json.dumps({**row, "data": None}, ensure_ascii=False, sort_keys=True)
+        # `"data": null` is the top-level key and no other text: a quote in a string is escaped.
+        line = line.replace('"data": null', f'"data": {as_stored}', 1)
+    return _LINE_ENDERS.sub(lambda found: f"\\u{ord(found.group()):04x}", line) + "\n"
+
+
+def _csv_row(row: Mapping[str, Any]) -> list[str]:
+    data, as_stored = _exported_data(row["data"])
+    fields = {**row, "data": as_stored or canonical_json(data).decode("utf-8")}
     cells = ["" if fields[f] is None else str(fields[f]) for f in FIELDS]
-    return [neutralise(c) for c in (*cells, _note(entry))]
+    return [neutralise(c) for c in (*cells, _note(data))]
 
 
 class ExportError(ValueError):
@@ -79,8 +116,18 @@ class ExportError(ValueError):
         self.last_seq = last_seq
 
 
+# An entry read from an export, and what its text holds that readers would read differently.
+Read = tuple[LedgerEntry, str | None]
+
+
 def read_export(path: Path | str) -> Iterator[LedgerEntry]:
     """Entries from a JSONL or CSV export (by its first character), formula prefixes undone."""
+    for entry, _ in read_export_checked(path):
+        yield entry
+
+
+def read_export_checked(path: Path | str) -> Iterator[Read]:
+    """`read_export`, each entry with the problem of its text: a key held twice, or None."""
     with open(path, encoding="utf-8", newline="") as handle:
         first = handle.read(1)
         handle.seek(0)
@@ -90,20 +137,21 @@ def read_export(path: Path | str) -> Iterator[LedgerEntry]:
             yield from _read_csv(handle)
 
 
-def _read_jsonl(handle: TextIO) -> Iterator[LedgerEntry]:
+def _read_jsonl(handle: TextIO) -> Iterator[Read]:
     last: int | None = None
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
         try:
-            entry = LedgerEntry.model_validate_json(line)
+            fields, twice = read_json(line)
+            entry = LedgerEntry.model_validate(fields, strict=True)
         except ValueError:
             raise ExportError(f"line {number} is not a complete ledger entry", last) from None
         last = entry.seq
-        yield entry
+        yield entry, None if twice is None else twice_problem(twice)
 
 
-def _read_csv(handle: TextIO) -> Iterator[LedgerEntry]:
+def _read_csv(handle: TextIO) -> Iterator[Read]:
     reader = csv.reader(handle)
     header = next(reader, None)
     if header != CSV_COLUMNS:
@@ -114,33 +162,30 @@ def _read_csv(handle: TextIO) -> Iterator[LedgerEntry]:
             cells = dict(zip(FIELDS, (restore(c) for c in row), strict=False))
             if len(row) != len(CSV_COLUMNS):
                 raise ValueError("wrong number of cells")
+            data, twice = read_json(cells["data"])
             entry = LedgerEntry(
                 **{
                     **cells,
                     "seq": int(cells["seq"]),
                     "actor_person": cells["actor_person"] or None,
-                    "data": json.loads(cells["data"]),
+                    "data": data,
                 }
             )
         except (ValueError, KeyError):
             raise ExportError(f"row {number} is not a complete ledger entry", last) from None
         last = entry.seq
-        yield entry
+        yield entry, None if twice is None else twice_problem(twice)
 
 
 def verify_export(path: Path | str) -> Verification:
     """Verify an export alone; one that starts mid-chain trusts its first link."""
-    entries = read_export(path)
-    first = next(entries, None)
-    if first is None:
-        return Verification(True, 0, None, GENESIS_HASH)
-    start = GENESIS_HASH if first.seq == 1 else None
-
-    def chained() -> Iterator[LedgerEntry]:
-        yield first
-        yield from entries
-
-    return verify_chain(chained(), start_prev_hash=start)
+    verifier: ChainVerifier | None = None
+    for entry, problem in read_export_checked(path):
+        if verifier is None:
+            verifier = ChainVerifier(GENESIS_HASH if entry.seq == 1 else None)
+        if not verifier.feed(entry, problem):
+            break
+    return verifier.result() if verifier else Verification(True, 0, None, GENESIS_HASH)
 
 
 def _report(result: Verification, what: str, out: TextIO) -> int:
@@ -204,11 +249,11 @@ async def run_export(database_url: str, fmt: str, since: str | None, out: TextIO
         writer = csv.writer(out, lineterminator="\r\n") if fmt == "csv" else None
         if writer is not None:
             writer.writerow(CSV_COLUMNS)
-        async for entry in read_entries(engine, start):
+        async for row in read_rows(engine, start):
             if writer is not None:
-                writer.writerow(_csv_row(entry))
+                writer.writerow(_csv_row(row))
             else:
-                write_jsonl((entry,), out)
+                out.write(jsonl_line(row))
             written += 1
             if written % PROGRESS_EVERY == 0:
                 print(f"exported {written} entries ...", file=sys.stderr)
