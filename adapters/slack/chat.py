@@ -28,6 +28,8 @@ from adapters.port import (
 )
 from adapters.slack.blocks import FALLBACK_LIMIT, clip, escape, message_payload
 
+# Slack's longest channel topic and purpose.
+TOPIC_LIMIT = 250
 # Slack errors (HTTP 200, ok=false) worth trying again; every other error is permanent.
 TEMPORARY_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org"}
@@ -107,8 +109,11 @@ class SlackChat:
     async def open_room(self, spec: RoomSpec) -> MessageRef:
         async with _delivery():
             channel = await self._create_or_adopt(spec)
-            await self.client.conversations_setTopic(channel=channel, topic=spec.topic)
-            await self.client.conversations_setPurpose(channel=channel, purpose=spec.topic)
+            # The topic holds the reporter's summary, and Slack parses a topic as it does a
+            # message: escaped, a typed `<!channel>` or link stays text.
+            topic = clip(escape(spec.topic), TOPIC_LIMIT)
+            await self.client.conversations_setTopic(channel=channel, topic=topic)
+            await self.client.conversations_setPurpose(channel=channel, purpose=topic)
             posted = await self.client.chat_postMessage(
                 channel=channel, text=clip(escape(spec.first_message), FALLBACK_LIMIT)
             )
