@@ -49,7 +49,7 @@ def _text_objects(node: object) -> list[dict[str, str]]:
     found: list[dict[str, str]] = []
     if isinstance(node, dict):
         if node.get("type") in ("plain_text", "mrkdwn"):
-            found.append(node)  # type: ignore[arg-type]
+            found.append(node)
         for value in node.values():
             found += _text_objects(value)
     elif isinstance(node, list):

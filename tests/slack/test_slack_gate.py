@@ -17,10 +17,11 @@ from adapters.slack.signing import SigningSecrets, sign
 
 SECRET = b"test-signing-secret"
 SEEN = web.AppKey("seen", list[SignedRequest])
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[TestClient[web.Request, web.Application]]:
+async def client() -> AsyncIterator[Client]:
     seen: list[SignedRequest] = []
 
     async def handler(_: web.Request, signed: SignedRequest) -> web.Response:
@@ -50,14 +51,14 @@ def payload_body(payload: object) -> bytes:
 ACTION = payload_body({"type": "block_actions", "user": {"id": "U0MINA"}, "actions": []})
 
 
-async def test_sig_02_a_signed_request_passes(client: TestClient) -> None:
+async def test_sig_02_a_signed_request_passes(client: Client) -> None:
     response = await client.post("/slack/events", data=ACTION, headers=signed_headers(ACTION))
     assert response.status == 200
-    seen = client.app[SEEN]
-    assert seen[0].payload["user"]["id"] == "U0MINA"
+    (seen,) = client.app[SEEN]
+    assert seen.payload is not None and seen.payload["user"]["id"] == "U0MINA"
 
 
-async def test_sig_05_a_body_changed_after_signing(client: TestClient) -> None:
+async def test_sig_05_a_body_changed_after_signing(client: Client) -> None:
     headers = signed_headers(ACTION)
     forged = ACTION.replace(b"U0MINA", b"U0EVIL")
     response = await client.post("/slack/events", data=forged, headers=headers)
@@ -74,12 +75,12 @@ async def test_sig_05_a_body_changed_after_signing(client: TestClient) -> None:
         {"X-Slack-Signature": "v0=" + "0" * 64},
     ],
 )
-async def test_sig_06_08_bad_headers_are_401(client: TestClient, headers: dict[str, str]) -> None:
+async def test_sig_06_08_bad_headers_are_401(client: Client, headers: dict[str, str]) -> None:
     response = await client.post("/slack/events", data=ACTION, headers=headers)
     assert response.status == 401
 
 
-async def test_sig_07_a_non_ascii_signature_is_401(client: TestClient) -> None:
+async def test_sig_07_a_non_ascii_signature_is_401(client: Client) -> None:
     headers = signed_headers(ACTION)
     raw = [(k.encode(), v.encode()) for k, v in headers.items() if k != "X-Slack-Signature"]
     raw.append((b"X-Slack-Signature", b"v0=\xff" + b"a" * 63))
@@ -89,7 +90,7 @@ async def test_sig_07_a_non_ascii_signature_is_401(client: TestClient) -> None:
     assert response.status == 401
 
 
-async def test_sig_09_10_malformed_bodies(client: TestClient) -> None:
+async def test_sig_09_10_malformed_bodies(client: Client) -> None:
     for body in (b"payload=\xff\xfe", b"payload=%7Bnot-json"):
         unsigned = await client.post("/slack/events", data=body)
         assert unsigned.status == 401
@@ -98,7 +99,7 @@ async def test_sig_09_10_malformed_bodies(client: TestClient) -> None:
     assert client.app[SEEN] == []
 
 
-async def test_sig_11_header_case_and_duplicates(client: TestClient) -> None:
+async def test_sig_11_header_case_and_duplicates(client: Client) -> None:
     headers = {k.lower(): v for k, v in signed_headers(ACTION).items()}
     assert (await client.post("/slack/events", data=ACTION, headers=headers)).status == 200
     from multidict import CIMultiDict
@@ -111,12 +112,12 @@ async def test_sig_11_header_case_and_duplicates(client: TestClient) -> None:
 @pytest.mark.parametrize(
     "body", [b"ssl_check=1&token=x", b'{"type":"url_verification","challenge":"c"}', b"challenge=c"]
 )
-async def test_sig_12_no_body_field_skips_verification(client: TestClient, body: bytes) -> None:
+async def test_sig_12_no_body_field_skips_verification(client: Client, body: bytes) -> None:
     response = await client.post("/slack/events", data=body)
     assert response.status == 401
 
 
-async def test_sig_18_chat_10_an_oversized_body_is_413(client: TestClient) -> None:
+async def test_sig_18_chat_10_an_oversized_body_is_413(client: Client) -> None:
     body = b"x" * (1024 * 1024 + 1)
     headers = signed_headers(body)
     response = await client.post("/slack/events", data=io.BytesIO(body), headers=headers)
@@ -133,7 +134,7 @@ async def test_sig_18_chat_10_an_oversized_body_is_413(client: TestClient) -> No
         b"&&&=",
     ],
 )
-async def test_chat_11_signed_but_malformed_is_400(client: TestClient, body: bytes) -> None:
+async def test_chat_11_signed_but_malformed_is_400(client: Client, body: bytes) -> None:
     response = await client.post("/slack/events", data=body, headers=signed_headers(body))
     assert response.status == 400
     assert "Traceback" not in await response.text()
@@ -141,7 +142,7 @@ async def test_chat_11_signed_but_malformed_is_400(client: TestClient, body: byt
 
 @pytest.mark.parametrize(("skew", "status"), [(-299, 200), (299, 200), (-301, 401), (301, 401)])
 async def test_sig_03_04_the_window_is_five_minutes_either_way(
-    client: TestClient, skew: int, status: int
+    client: Client, skew: int, status: int
 ) -> None:
     response = await client.post("/slack/events", data=ACTION, headers=signed_headers(ACTION, skew))
     assert response.status == status

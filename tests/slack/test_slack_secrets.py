@@ -7,7 +7,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import BaseTestServer, TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.chat import make_client
@@ -25,7 +25,7 @@ HELP = urlencode(
 
 
 def _app(
-    h: Harness, api: TestServer, secrets: SigningSecrets, clock: Callable[[], float]
+    h: Harness, api: BaseTestServer, secrets: SigningSecrets, clock: Callable[[], float]
 ) -> web.Application:
     def mount(app: web.Application, runtime: Runtime) -> None:
         client = make_client("xoxb-secrets", str(api.make_url("/api/")))

@@ -31,11 +31,11 @@ async def test_a_request_and_an_approval_over_socket_mode(engine: AsyncEngine) -
         h = Harness(engine, chat=SlackChat(client))  # type: ignore[arg-type]
         runtime = h.runtime()
         app = create_app(runtime, (slack_mount(settings, client),))
-        async with TestServer(app) as server:
+        async with TestServer(app):
             # Socket Mode needs no public URL: nothing may be routed to /slack/events.
             assert all(
                 r.resource is None or r.resource.canonical != "/slack/events"
-                for r in server.app.router.routes()
+                for r in app.router.routes()
             )
             ack = await standin.send_envelope(
                 "slash_commands",
