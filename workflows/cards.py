@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from workflows.effects import Audience
 from workflows.guards import eligible_approvers, waiting_consultations
 from workflows.inventory import raci_for
-from workflows.ledger import format_time
 from workflows.model import ApprovalRequest, Status, Verdict
 from workflows.policy import Policy
+from workflows.times import readable_time
 from workflows.wording import describe, display_name, names, outcome_text, tally
 
 
@@ -128,6 +128,6 @@ def _notice(state: ApprovalRequest, policy: Policy) -> str | None:
     if state.consult_first and waiting:
         return (
             f"Approval opens once {names(policy, waiting)} answered, "
-            f"or at {format_time(state.consult_until)}."
+            f"or at {readable_time(state.consult_until, policy.timezone)}."
         )
-    return f"Expires at {format_time(state.expires_at)} if not decided."
+    return f"Expires at {readable_time(state.expires_at, policy.timezone)} if not decided."

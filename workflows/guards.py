@@ -12,10 +12,10 @@ from datetime import datetime
 
 from workflows.commands import Command
 from workflows.inventory import accountable_people, backup_people, consulted_people, raci_for
-from workflows.ledger import format_time
 from workflows.machine_types import Denial, Problem, Refusal, Step
 from workflows.model import SYSTEM_ACTOR, Actor, ApprovalRequest
 from workflows.policy import Policy
+from workflows.times import readable_time
 from workflows.wording import names, outcome_text
 
 
@@ -136,7 +136,8 @@ def consultation_done(ctx: Context) -> Refusal | None:
         return Refusal(
             Denial.CONSULTATION_PENDING,
             f"{ctx.state.system} requires consultation first: waiting for "
-            f"{names(ctx.policy, waiting)} until {format_time(ctx.state.consult_until)}.",
+            f"{names(ctx.policy, waiting)} until "
+            f"{readable_time(ctx.state.consult_until, ctx.policy.timezone)}.",
         )
     return None
 

@@ -33,6 +33,7 @@ from workflows.inventory import people_of
 from workflows.ledger import AuditEvent, format_time
 from workflows.machine_types import Denial, Outcome, Problem, Refusal
 from workflows.policy import Policy
+from workflows.times import readable_time
 from workflows.wording import display_name, names
 
 
@@ -125,7 +126,7 @@ def first_message(incident: Incident, policy: Policy) -> str:
         f"risk tier {system.tier}",
         incident.summary,
         f"Reported by {display_name(policy, incident.reporter.person)} at "
-        f"{format_time(incident.opened_at)}",
+        f"{readable_time(incident.opened_at, policy.timezone)}",
         f"Data: {', '.join(system.data) or 'none listed in the policy'}",
         f"Runbook: {system.runbook or 'none in the policy'}",
     ]
@@ -214,7 +215,7 @@ def _close(ctx: Ctx) -> IncidentStep:
     text = (
         f"Incident {closed.id} closed by {display_name(ctx.policy, ctx.command.actor.person)}: "
         f"{summary}\nDeployments of {closed.system} may go ahead again. A risk review of "
-        f"{closed.system} is due by {format_time(due)}."
+        f"{closed.system} is due by {readable_time(due, ctx.policy.timezone)}."
     )
     effects: tuple[IncidentEffect, ...] = (
         PostInRoom(
@@ -229,7 +230,8 @@ def _close(ctx: Ctx) -> IncidentStep:
 
 def _already_closed(ctx: Ctx) -> IncidentStep:
     assert ctx.state is not None
-    when = format_time(ctx.state.closed_at) if ctx.state.closed_at else "an earlier time"
+    closed_at = ctx.state.closed_at
+    when = readable_time(closed_at, ctx.policy.timezone) if closed_at else "an earlier time"
     message = f"Incident {ctx.state.id} was closed at {when}."
     return IncidentStep(ctx.state, (), (), Outcome(False, "incident-closed-before", message))
 

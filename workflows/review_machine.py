@@ -32,6 +32,7 @@ from workflows.reviews import (
     chased,
     schedule_review,
 )
+from workflows.times import readable_time
 from workflows.wording import display_name, names
 
 ACTIVITY = "risk-review"
@@ -150,7 +151,7 @@ def _refuse_completed(ctx: ReviewContext) -> Refusal | None:
         Denial.DECIDED,
         f"{describe_review(review, ctx.policy).capitalize()} was already completed by "
         f"{display_name(ctx.policy, review.completed_by)} at "
-        f"{format_time(review.completed_at or ctx.now)}.",
+        f"{readable_time(review.completed_at or ctx.now, ctx.policy.timezone)}.",
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from workflows.guards import eligible_approvers, waiting_consultations
-from workflows.ledger import format_time
 from workflows.model import ApprovalRequest, Status
 from workflows.policy import Policy
+from workflows.times import readable_time
 from workflows.wording import describe, tally
 
 
@@ -25,5 +25,6 @@ def waiting_on(person: str | None, requests: Iterable[ApprovalRequest], policy: 
             what = "your view as Consulted"
         else:
             continue
-        lines.append(f"{describe(state)}: {what}; expires {format_time(state.expires_at)}")
+        expires = readable_time(state.expires_at, policy.timezone)
+        lines.append(f"{describe(state)}: {what}; expires {expires}")
     return "\n".join(lines) if lines else "Nothing waits on you."

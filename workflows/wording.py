@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from workflows.inventory import raci_for
-from workflows.ledger import format_time
 from workflows.model import ApprovalRequest, Status
 from workflows.policy import Policy
+from workflows.times import readable_time
 
 
 def display_name(policy: Policy, person: str | None) -> str:
@@ -37,7 +37,7 @@ def tally(state: ApprovalRequest) -> str:
 
 def outcome_text(state: ApprovalRequest, policy: Policy) -> str:
     """`approved by Mina Park and Jae Kim at 2026-...Z`, and the like for every status."""
-    when = f" at {format_time(state.decided_at)}" if state.decided_at else ""
+    when = f" at {readable_time(state.decided_at, policy.timezone)}" if state.decided_at else ""
     match state.status:
         case Status.APPROVED:
             return f"approved by {names(policy, state.approvers())}{when}"
