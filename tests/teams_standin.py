@@ -31,9 +31,11 @@ def new_key() -> RSAPrivateKey:
 
 @dataclass
 class KeyServer:
-    """`/openid` names `/jwks`; keys are added with the endorsements each one carries."""
+    """`/openid` names `/jwks` and the issuer; keys are added with the endorsements each one
+    carries. A sovereign cloud's key server names its own issuer."""
 
     keys: dict[str, tuple[RSAPrivateKey, list[str]]] = field(default_factory=dict)
+    issuer: str = ISSUER
     fetches: int = 0
     delay: float = 0.0
     failing: bool = False
@@ -53,7 +55,7 @@ class KeyServer:
     async def _openid(self, request: web.Request) -> web.Response:
         if self.failing:
             return web.Response(status=500)
-        return web.json_response({"issuer": ISSUER, "jwks_uri": f"{self.base_url}/jwks"})
+        return web.json_response({"issuer": self.issuer, "jwks_uri": f"{self.base_url}/jwks"})
 
     async def _jwks(self, request: web.Request) -> web.Response:
         self.fetches += 1
@@ -85,7 +87,7 @@ class Tokens:
     ) -> str:
         now = int(time.time())
         body: dict[str, Any] = {
-            "iss": ISSUER,
+            "iss": self.server.issuer,
             "aud": APP_ID,
             "exp": now + 600,
             "nbf": now - 60,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from microsoft_agents.hosting.core import AgentAuthConfiguration
 from slack_sdk.web.async_client import AsyncWebClient
@@ -22,12 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.port import ChatPort
 from adapters.slack.chat import SlackChat
 from adapters.slack.signing import SigningSecrets
+from adapters.teams.connections import BOT_FRAMEWORK_SCOPE
+from adapters.teams.entra import AppOnlyTokens
 from bot.platforms.slack import add_slack_events
 from bot.platforms.teams import TeamsConfig, add_teams_messages, teams_port
 from tests.harness import Clock, Harness, Policies, build_policy
 from tests.slack_world import SECRET
 from tests.teams_standin import (
     APP_ID,
+    ISSUER,
     TENANT,
     BotConnector,
     Call,
@@ -47,6 +50,19 @@ GOV_CHANNEL = "19:gov@thread.tacv2"
 INCIDENT_TEAM = "team-incidents"
 
 
+@dataclass(frozen=True)
+class Cloud:
+    """Where the bot's tokens are for and whose tokens it accepts: the public cloud's, or
+    another's served by the same stand-ins."""
+
+    issuer: str = ISSUER
+    bot_scope: str = BOT_FRAMEWORK_SCOPE
+
+
+PUBLIC = Cloud()
+GOVERNMENT = Cloud("https://api.botframework.us", "https://api.botframework.us/.default")
+
+
 def teams_policy(raw: dict[str, Any]) -> None:
     """The test policy with everyone on Teams only, found by their Entra object ids."""
     for person, entry in raw["people"].items():
@@ -56,7 +72,7 @@ def teams_policy(raw: dict[str, Any]) -> None:
     raw["incidents"] = {"teams_team_id": INCIDENT_TEAM}
 
 
-class LocalTokens:
+class LocalTokens(AppOnlyTokens):
     """The bot's outbound token, as MSAL would hand it over, without a round trip to Entra."""
 
     @property
@@ -106,13 +122,13 @@ class TeamsWorld:
 
     async def send(
         self, activity: dict[str, Any], token: str | None = None, raw: bytes | None = None
-    ) -> web.Response:
+    ) -> ClientResponse:
         if token is None:
             token = self.tokens.make(self.service_url)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if raw is not None:
-            return await self.client.post("/api/messages", data=raw, headers=headers)  # type: ignore[return-value]
-        return await self.client.post("/api/messages", json=activity, headers=headers)  # type: ignore[return-value]
+            return await self.client.post("/api/messages", data=raw, headers=headers)
+        return await self.client.post("/api/messages", json=activity, headers=headers)
 
     async def say(self, person: str, text: str) -> list[str]:
         """Send a message as `person` in their personal chat; the replies Signoff wrote."""
@@ -182,9 +198,15 @@ async def open_teams_world(
     engine: AsyncEngine,
     change: Callable[[dict[str, Any]], None] = teams_policy,
     slack: tuple[SlackChat, AsyncWebClient] | None = None,
+    cloud: Cloud = PUBLIC,
+    bot_tokens: AppOnlyTokens | None = None,
 ) -> AsyncIterator[TeamsWorld]:
-    """The Teams world; with `slack`, Slack's route and port beside it on the same app."""
-    keys = KeyServer()
+    """The Teams world; with `slack`, Slack's route and port beside it on the same app.
+
+    `bot_tokens` is where the bot's own tokens come from: by default a fixed one, as if
+    MSAL had it cached; the Entra ID stand-in's through MSAL when a test needs it to fail.
+    """
+    keys = KeyServer(issuer=cloud.issuer)
     keys.add("key-1")
     connector = BotConnector()
     connector.emails = {f"29:{p}": f"{p}@acme.example" for p in AAD}
@@ -201,15 +223,16 @@ async def open_teams_world(
             APP_ID,
             TENANT,
             f"{keys.base_url}/openid",
-            LocalTokens(),  # type: ignore[arg-type]
+            bot_tokens or LocalTokens(),
             str(graph_api.make_url("/v1.0/")),
+            cloud.bot_scope,
         )
         chat = teams_port(config, clock, lambda: policies.current.policy)(engine)
-        more: dict[str, ChatPort] = {"teams": chat}
-        if slack is None:
-            h = Harness(engine, policies=policies, clock=clock, more_ports=more)
-        else:
-            h = Harness(engine, policies=policies, clock=clock, chat=slack[0], more_ports=more)  # type: ignore[arg-type]
+        # With Slack beside it, the real Slack port takes the place of the harness's fake.
+        more: dict[str, ChatPort] = (
+            {"teams": chat} if slack is None else {"slack": slack[0], "teams": chat}
+        )
+        h = Harness(engine, policies=policies, clock=clock, more_ports=more)
         app = web.Application()
         add_teams_messages(app, config, h.runtime(), h.clock)
         if slack is not None:

@@ -33,13 +33,13 @@ from adapters.port import (
     TemporaryFailure,
 )
 from adapters.teams.cards import adaptive_card, attachment
+from adapters.teams.connections import BOT_FRAMEWORK_SCOPE, resource_of
 from adapters.teams.directory import ConversationRef, Directory
+from adapters.teams.entra import TokenUnavailable
 from adapters.teams.graph import GraphClient
 from adapters.teams.rooms import TeamsRooms
 from workflows.policy import Policy
 
-BOT_FRAMEWORK = "https://api.botframework.com"
-SCOPES = [f"{BOT_FRAMEWORK}/.default"]
 TEMPORARY_STATUSES = frozenset({408, 412, 500, 502, 503, 504})
 
 
@@ -64,6 +64,8 @@ async def delivery() -> AsyncIterator[None]:
         raise _failure(error) from None
     except (TimeoutError, aiohttp.ClientError) as error:
         raise TemporaryFailure(f"Teams unreachable: {type(error).__name__}") from None
+    except TokenUnavailable as error:
+        raise TemporaryFailure(f"no token from Entra ID: {error}") from None
 
 
 @dataclass
@@ -76,10 +78,11 @@ class Connector:
     """
 
     tokens: AccessTokenProviderBase
+    scope: str = BOT_FRAMEWORK_SCOPE  # the Bot Framework of our cloud
     _clients: dict[str, tuple[str, ConnectorClient]] = field(default_factory=dict)
 
     async def at(self, service_url: str) -> ConnectorClient:
-        token = await self.tokens.get_access_token(BOT_FRAMEWORK, SCOPES)
+        token = await self.tokens.get_access_token(resource_of(self.scope), [self.scope])
         known = self._clients.get(service_url)
         if known is not None and known[0] == token:
             return known[1]

@@ -1,10 +1,14 @@
 """One outbound identity for every Teams call: the SDK's `Connections` over one token provider.
 
 Never imports `bot`. Signoff is one bot in one tenant, so every service URL gets the same
-provider: MSAL with the app's secret in production, a local provider in tests.
+provider: MSAL with the app's secret in production, a local provider in tests. The SDK asks
+for the public cloud's Bot Framework scope whatever the cloud; here every token it asks for
+is for the scope the settings name, so a sovereign cloud's connector accepts the replies.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import (
@@ -14,10 +18,41 @@ from microsoft_agents.hosting.core import (
 )
 from microsoft_agents.hosting.core.authorization import Connections
 
+from adapters.teams.entra import AppOnlyTokens
+
+BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
+
+
+def resource_of(scope: str) -> str:
+    """`https://api.botframework.us/.default` is a scope of `https://api.botframework.us`."""
+    return scope.removesuffix("/.default")
+
+
+class BotFrameworkTokens(AppOnlyTokens):
+    """The provider, asked only ever for the one Bot Framework scope of our cloud."""
+
+    def __init__(self, provider: AccessTokenProviderBase, scope: str) -> None:
+        self.provider = provider
+        self.scope = scope
+
+    @property
+    def configuration(self) -> AgentAuthConfiguration:
+        return self.provider.configuration
+
+    async def get_access_token(
+        self, resource_url: str, scopes: list[str], force_refresh: bool = False
+    ) -> str:
+        return await self.provider.get_access_token(
+            resource_of(self.scope), [self.scope], force_refresh
+        )
+
+    def get_token_credential(self) -> Any:
+        return self.provider.get_token_credential()
+
 
 class OneConnection(Connections):
-    def __init__(self, provider: AccessTokenProviderBase) -> None:
-        self.provider = provider
+    def __init__(self, provider: AccessTokenProviderBase, scope: str = BOT_FRAMEWORK_SCOPE) -> None:
+        self.provider: AccessTokenProviderBase = BotFrameworkTokens(provider, scope)
 
     def get_connection(self, connection_name: str) -> AccessTokenProviderBase:
         return self.provider

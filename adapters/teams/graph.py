@@ -1,20 +1,20 @@
 """A thin Microsoft Graph client for incident channels; never imports `bot`.
 
 Only what incidents need: create a channel in a team, find one by name, add a member to a
-private one. The base URL comes from `GRAPH_API_URL` so tests can point it at a stand-in;
-the app-only token comes from the same MSAL identity as the bot's.
+private one. The base URL comes from `GRAPH_API_URL` (a sovereign cloud has its own Graph, and
+tests point it at a stand-in); the app-only token, for that Graph, comes from the same Entra
+identity as the bot's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from microsoft_agents.hosting.core import AccessTokenProviderBase
 
-GRAPH_RESOURCE = "https://graph.microsoft.com"
-GRAPH_SCOPES = [f"{GRAPH_RESOURCE}/.default"]
 DISPLAY_NAME_LIMIT = 50
 
 
@@ -41,7 +41,7 @@ class GraphClient:
         }
         if private and owner:
             # Graph makes a private channel with application permissions only with an owner.
-            body["members"] = [_member(owner, owner=True)]
+            body["members"] = [self._member(owner, owner=True)]
         created = await self._call("POST", f"teams/{team}/channels", body)
         return str(created["id"])
 
@@ -54,10 +54,23 @@ class GraphClient:
         return None
 
     async def add_member(self, team: str, channel: str, user: str) -> None:
-        await self._call("POST", f"teams/{team}/channels/{channel}/members", _member(user))
+        await self._call("POST", f"teams/{team}/channels/{channel}/members", self._member(user))
+
+    @property
+    def resource(self) -> str:
+        """The Graph the base URL is in, `https://graph.microsoft.us` for instance."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def _member(self, user: str, owner: bool = False) -> dict[str, Any]:
+        return {
+            "@odata.type": "#microsoft.graph.aadUserConversationMember",
+            "roles": ["owner"] if owner else [],
+            "user@odata.bind": f"{self.base_url.rstrip('/')}/users('{user}')",
+        }
 
     async def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        token = await self.tokens.get_access_token(GRAPH_RESOURCE, GRAPH_SCOPES)
+        token = await self.tokens.get_access_token(self.resource, [f"{self.resource}/.default"])
         url = self.base_url.rstrip("/") + "/" + path
         headers = {"Authorization": f"Bearer {token}"}
         async with (
@@ -73,11 +86,3 @@ class GraphClient:
             response.raise_for_status()
             payload = await response.json(content_type=None)
         return payload if isinstance(payload, dict) else {}
-
-
-def _member(user: str, owner: bool = False) -> dict[str, Any]:
-    return {
-        "@odata.type": "#microsoft.graph.aadUserConversationMember",
-        "roles": ["owner"] if owner else [],
-        "user@odata.bind": f"{GRAPH_RESOURCE}/v1.0/users('{user}')",
-    }

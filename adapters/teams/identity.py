@@ -1,9 +1,11 @@
 """Maps a Teams account to a policy person; never imports `bot`.
 
 The policy's `teams:` id (the Entra object id) decides first; otherwise the member's email or
-user principal name, looked up once from the conversation's member list and cached. A
-look-up that fails is not cached, so it is asked again next time. Someone the policy does not
-know becomes an actor with no person: they may ask, but never count.
+user principal name, looked up once from the conversation's member list and cached. A member
+Teams does not know, or an answer we cannot read, is not cached, so it is asked again next
+time. When Teams or Entra ID cannot answer at all, the error goes up, so the activity is
+answered 503 and redelivered rather than its sender taken for a stranger. Someone the policy
+does not know becomes an actor with no person: they may ask, but never count.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from microsoft_agents.activity import Activity
 
+from adapters.teams.entra import TokenUnavailable
 from workflows.inventory import person_by_email, person_by_platform_id
 from workflows.model import Actor
 from workflows.policy import Policy
@@ -49,7 +53,14 @@ class TeamsIdentity:
                 return None
             try:
                 email = await self.member_email(activity.service_url, conversation.id, sender.id)
-            except Exception as error:  # a failed look-up means "unknown for now", never a crash
+            except aiohttp.ClientResponseError as error:
+                if error.status != 404:
+                    raise
+                log.info("Teams knows no member %s in this conversation", account)
+                return None
+            except (aiohttp.ClientError, TimeoutError, TokenUnavailable):
+                raise
+            except Exception as error:  # an answer we cannot read: unknown for now, not a crash
                 log.warning("Teams member look-up for %s failed: %s", account, error)
                 return None
             self._emails[account] = email

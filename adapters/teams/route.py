@@ -3,6 +3,8 @@
 Imports the SDK and our Teams modules; never `bot`. Nothing reaches the SDK before the token
 is verified and bound to the activity, so a forged or misdirected request is a 401 or 403
 and causes no outbound call at all (TEAMS-08); a malformed one is a 400; neither is a 500.
+When Entra ID will not give the bot a token, or the Bot Connector fails while the activity is
+handled, the answer is a 503 and one line in the log: Teams delivers the activity again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.aiohttp import CloudAdapter
@@ -20,6 +23,7 @@ from microsoft_agents.hosting.core import Agent, ClaimsIdentity
 from pydantic import ValidationError
 
 from adapters.port import RefusalCounter, ServiceUnavailable
+from adapters.teams.entra import TokenUnavailable
 from adapters.teams.keys import KeysUnavailable
 from adapters.teams.token_check import Refused, TokenCheck
 
@@ -63,6 +67,19 @@ def teams_route(
             response = await adapter.process(request, agent)
         except ServiceUnavailable:
             # Nothing was recorded; Teams redelivers, and the person can try again.
+            return web.json_response({"error": "temporarily unavailable"}, status=503)
+        except (TokenUnavailable, aiohttp.ClientError, TimeoutError) as error:
+            # Before anything was recorded: the SDK gets its token before the turn, and the
+            # sender's look-up comes before the command. Redelivered, it is handled then.
+            who = "Entra ID" if isinstance(error, TokenUnavailable) else "the Bot Connector"
+            log.warning(
+                "a Teams %s activity was not handled: %s is unavailable (%s: %s); answered 503 "
+                "so that Teams delivers it again",
+                body.get("type"),
+                who,
+                type(error).__name__,
+                error,
+            )
             return web.json_response({"error": "temporarily unavailable"}, status=503)
         return response or web.Response(status=200)
 

@@ -10,20 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiohttp import web
-from microsoft_agents.authentication.msal import MsalAuth
 from microsoft_agents.hosting.aiohttp import CloudAdapter
-from microsoft_agents.hosting.core import (
-    AccessTokenProviderBase,
-    AgentAuthConfiguration,
-    TurnContext,
-)
-from microsoft_agents.hosting.core.authorization import AuthTypes
+from microsoft_agents.hosting.core import TurnContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.port import ChatPort
 from adapters.teams.agent import SignoffAgent
 from adapters.teams.chat import Connector, TeamsChat
-from adapters.teams.connections import OneConnection
+from adapters.teams.connections import BOT_FRAMEWORK_SCOPE, OneConnection
+from adapters.teams.entra import AppOnlyTokens, EntraTokens
 from adapters.teams.graph import GraphClient
 from adapters.teams.identity import MemberEmail, TeamsIdentity
 from adapters.teams.keys import KeySet
@@ -41,26 +36,25 @@ class TeamsConfig:
     app_id: str
     tenant_id: str
     metadata_url: str
-    tokens: AccessTokenProviderBase
+    tokens: AppOnlyTokens
     graph_url: str = "https://graph.microsoft.com/v1.0/"
+    bot_scope: str = BOT_FRAMEWORK_SCOPE  # what the bot's tokens are for, in its cloud
     # Shared by the port and the route's member look-ups; the route's app closes it.
     connector: Connector = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "connector", Connector(self.tokens))
+        object.__setattr__(self, "connector", Connector(self.tokens, self.bot_scope))
 
 
 def teams_config(settings: Settings) -> TeamsConfig:
-    """The bot's identity: MSAL client credentials for its single tenant."""
+    """The bot's identity: client credentials for its single tenant, in its cloud."""
     assert settings.microsoft_app_id and settings.microsoft_app_password
     assert settings.microsoft_app_tenant_id
-    tokens = MsalAuth(
-        AgentAuthConfiguration(
-            auth_type=AuthTypes.client_secret,
-            client_id=settings.microsoft_app_id,
-            tenant_id=settings.microsoft_app_tenant_id,
-            client_secret=settings.microsoft_app_password.get_secret_value(),
-        )
+    tokens = EntraTokens(
+        settings.microsoft_app_id,
+        settings.microsoft_app_tenant_id,
+        settings.microsoft_app_password.get_secret_value(),
+        settings.microsoft_authority_host,
     )
     return TeamsConfig(
         settings.microsoft_app_id,
@@ -68,6 +62,7 @@ def teams_config(settings: Settings) -> TeamsConfig:
         settings.teams_openid_metadata_url,
         tokens,
         settings.graph_api_url,
+        settings.microsoft_bot_scope,
     )
 
 
@@ -116,7 +111,7 @@ def add_teams_messages(
     identity = TeamsIdentity(shell.policy, member_email(config.connector))
     directory = DatabaseDirectory(runtime.engine, clock)
     agent = SignoffAgent(shell, identity, directory, config.tenant_id)
-    adapter = CloudAdapter(connection_manager=OneConnection(config.tokens))
+    adapter = CloudAdapter(connection_manager=OneConnection(config.tokens, config.bot_scope))
     adapter.on_turn_error = on_turn_error
     check = TokenCheck(KeySet(config.metadata_url), config.app_id, {config.tenant_id})
 
@@ -126,6 +121,7 @@ def add_teams_messages(
     async def close_connector(_: web.Application) -> None:
         # After the relay has stopped: on_cleanup runs once every cleanup context is done.
         await config.connector.close()
+        await config.tokens.close()
 
     app.on_cleanup.append(close_connector)
     return TeamsEndpoint(check, adapter)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services.approvals import ApprovalService
-from tests.harness import T0, Harness, build_policy
+from tests.harness import T0, Harness, Policies, build_policy
 from workflows.commands import Tick
 from workflows.machine_types import Outcome
 from workflows.model import Status, Verdict
@@ -20,6 +20,15 @@ from workflows.model import Status, Verdict
 
 async def _quorum_one(h: Harness) -> str:
     return await h.open("soo", system="doc-search")
+
+
+def _responsible_too(person: str) -> Policies:
+    """The base policy, where `person` may also ask to deploy doc-search."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        raw["systems"]["doc-search"]["raci"]["deploy"]["responsible"].append(person)
+
+    return Policies.of(build_policy(edit))
 
 
 async def _denied(h: Harness, rid: str, outcome: Outcome, code: str) -> None:
@@ -62,14 +71,14 @@ async def test_authz_03_consulted_and_informed_cannot_approve(engine: AsyncEngin
 
 
 async def test_authz_04_requester_who_is_accountable_cannot_approve(engine: AsyncEngine) -> None:
-    h = Harness(engine)
+    h = Harness(engine, _responsible_too("mina"))
     rid = await h.open("mina", system="doc-search")
     await _denied(h, rid, await h.answer(rid, "mina"), "self-approval")
     await _denied(h, rid, await h.answer(rid, "mina", Verdict.REJECT, "x"), "self-approval")
 
 
 async def test_authz_05_a_bot_request_on_behalf_of_a_person(engine: AsyncEngine) -> None:
-    h = Harness(engine)
+    h = Harness(engine, _responsible_too("jae"))
     rid = await h.open(None, system="doc-search", on_behalf_of="jae")
     await _denied(h, rid, await h.answer(rid, "jae"), "self-approval")
     # The service account itself is no person in the policy and can never approve.
