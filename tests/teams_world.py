@@ -10,6 +10,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +24,11 @@ from adapters.port import ChatPort
 from adapters.slack.chat import SlackChat
 from adapters.slack.signing import SigningSecrets
 from adapters.teams.connections import BOT_FRAMEWORK_SCOPE
-from adapters.teams.entra import AppOnlyTokens
+from adapters.teams.entra import AppOnlyTokens, EntraTokens
 from bot.platforms.slack import add_slack_events
 from bot.platforms.teams import TeamsConfig, add_teams_messages, teams_port
+from tests.entra_standin import SECRET as ENTRA_SECRET
+from tests.entra_standin import EntraStandIn, serve_over_https
 from tests.harness import Clock, Harness, Policies, build_policy
 from tests.slack_world import SECRET
 from tests.teams_standin import (
@@ -245,3 +248,17 @@ async def open_teams_world(
 async def teams(engine: AsyncEngine) -> AsyncIterator[TeamsWorld]:
     async with open_teams_world(engine) as world:
         yield world
+
+
+@pytest.fixture
+async def entra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[EntraStandIn]:
+    """The Entra ID stand-in over HTTPS, its certificate authority trusted by MSAL's HTTP."""
+    standin = EntraStandIn()
+    async with serve_over_https(standin, tmp_path) as authority:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(authority))
+        yield standin
+
+
+def entra_tokens(entra: EntraStandIn) -> EntraTokens:
+    """The bot's tokens through MSAL from the stand-in, waiting at most a second for one."""
+    return EntraTokens(APP_ID, TENANT, ENTRA_SECRET, entra.base_url, timeout=1.0)

@@ -1,4 +1,7 @@
-"""The Bot Connector's signing keys, from its OpenID metadata; never imports `bot`.
+"""The Bot Connector's signing keys and token issuer, from its OpenID metadata; no `bot` imports.
+
+The issuer is the one the metadata document names, so a sovereign cloud's metadata URL brings
+its own issuer (`https://api.botframework.us`, say) with its keys.
 
 Fetched with aiohttp so a slow key server never blocks the event loop (TEAMS-12). Keys are
 kept for a day; a token naming a key we do not hold triggers a refetch, at most one per
@@ -38,6 +41,7 @@ class KeySet:
     keep_for: float = 24 * 3600
     min_refetch: float = 300
     timeout: float = 10
+    issuer: str | None = None  # known once the metadata has been read
     _keys: dict[str, SigningKey] = field(default_factory=dict)
     _fetched_at: float | None = None
     _missed_at: float | None = None
@@ -65,7 +69,7 @@ class KeySet:
 
     async def _refresh(self) -> None:
         try:
-            self._keys = await self._fetch()
+            self.issuer, self._keys = await self._fetch()
         except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as error:
             if not self._keys:
                 log.error(
@@ -78,12 +82,15 @@ class KeySet:
             log.warning("Teams signing keys refresh failed (%s); keeping the cached keys", error)
         self._fetched_at = self.clock()
 
-    async def _fetch(self) -> dict[str, SigningKey]:
+    async def _fetch(self) -> tuple[str, dict[str, SigningKey]]:
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             async with session.get(self.metadata_url) as response:
                 response.raise_for_status()
                 metadata = await response.json(content_type=None)
+            issuer = metadata["issuer"]
+            if not isinstance(issuer, str) or not issuer:
+                raise ValueError("the OpenID metadata names no issuer")
             async with session.get(str(metadata["jwks_uri"])) as response:
                 response.raise_for_status()
                 document = await response.json(content_type=None)
@@ -100,5 +107,5 @@ class KeySet:
             keys[entry["kid"]] = SigningKey(
                 parsed.key, frozenset(e for e in endorsements if isinstance(e, str))
             )
-        log.info("Teams signing keys loaded: %d", len(keys))
-        return keys
+        log.info("Teams signing keys loaded: %d, issuer %s", len(keys), issuer)
+        return issuer, keys

@@ -2,9 +2,9 @@
 
 The SDK leaves issuer pinning, the channel endorsement, the serviceUrl binding and the tenant
 allow-list to the host, so we enforce them here, before the SDK sees the activity: RS256 only,
-issuer `https://api.botframework.com`, audience exactly our app id, five minutes of leeway,
-the key endorsed for `msteams`, the token's `serviceurl` equal to the activity's, and the
-tenant on the allow-list (TEAMS-01..13).
+the issuer the OpenID metadata names (`https://api.botframework.com` in the public cloud),
+audience exactly our app id, five minutes of leeway, the key endorsed for `msteams`, the
+token's `serviceurl` equal to the activity's, and the tenant on the allow-list (TEAMS-01..13).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import jwt
 
 from adapters.teams.keys import KeySet
 
-ISSUER = "https://api.botframework.com"
 CHANNEL = "msteams"
 LEEWAY_SECONDS = 300
 
@@ -53,13 +52,14 @@ class TokenCheck:
         key = await self.keys.get(kid)
         if key is None:
             raise Refused(401, f"unknown signing key {kid!r}")
+        assert self.keys.issuer is not None  # read with the keys
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
                 algorithms=["RS256"],
                 audience=self.app_id,
-                issuer=ISSUER,
+                issuer=self.keys.issuer,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iss", "aud"], "verify_nbf": True},
             )

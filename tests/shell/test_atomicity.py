@@ -27,7 +27,7 @@ async def test_an_approval_entry_carries_every_field(engine: AsyncEngine) -> Non
         "action": "approved",
         "subject_type": "request",
         "subject_id": rid,
-        "data": {"approvers": ["mina"], "tally": "1 of 1 approvals"},
+        "data": {"activity": "deploy", "approvers": ["mina"], "tally": "1 of 1 approvals"},
         "policy_digest": h.policies.current.digest,
     }
     assert approved.prev_hash == requested.hash

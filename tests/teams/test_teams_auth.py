@@ -277,7 +277,6 @@ def test_teams_15_anonymous_or_half_configured_teams_refuses_to_start(tmp_path: 
 
 async def test_teams_16_the_production_app_has_our_checks_in_front(teams: TeamsWorld) -> None:
     from adapters.teams.token_check import CHANNEL, LEEWAY_SECONDS
-    from adapters.teams.token_check import ISSUER as PINNED
     from bot.platforms.teams import add_teams_messages, on_turn_error, teams_config
     from bot.settings import Settings
 
@@ -293,7 +292,7 @@ async def test_teams_16_the_production_app_has_our_checks_in_front(teams: TeamsW
     assert endpoint.check.keys.metadata_url == (
         "https://login.botframework.com/v1/.well-known/openidconfiguration"
     )
-    assert (PINNED, CHANNEL, LEEWAY_SECONDS) == ("https://api.botframework.com", "msteams", 300)
+    assert (CHANNEL, LEEWAY_SECONDS) == ("msteams", 300)
     assert endpoint.adapter.on_turn_error is on_turn_error
     # The SDK's own serviceUrl check only logs while its host validator is off, as it is by
     # default: ours (TEAMS-08) is the one that refuses, so a change of default shows here.

@@ -9,29 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.teams.entra import EntraTokens
-from tests.entra_standin import SECRET, EntraStandIn, serve_over_https, token_for
+from tests.entra_standin import SECRET, EntraStandIn, token_for
 from tests.teams_standin import APP_ID, TENANT
-from tests.teams_world import TeamsWorld, open_teams_world, teams_policy
+from tests.teams_world import TeamsWorld, entra_tokens, open_teams_world, teams_policy
 
 DEPLOY = "deploy doc-search 4.0"
-
-
-@pytest.fixture
-async def entra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[EntraStandIn]:
-    standin = EntraStandIn()
-    async with serve_over_https(standin, tmp_path) as authority:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(authority))  # MSAL's HTTP trusts it
-        yield standin
-
-
-def entra_tokens(entra: EntraStandIn) -> EntraTokens:
-    return EntraTokens(APP_ID, TENANT, SECRET, entra.base_url, timeout=1.0)
 
 
 @pytest.fixture
