@@ -163,12 +163,16 @@ async def _reply(turn_context: TurnContext, text: str) -> None:
 
 
 def _location(activity: Activity) -> dict[str, str] | None:
-    """Where the card that was clicked lives, as the relay recorded it when posting it."""
+    """Where the card that was clicked lives, as the relay recorded it when posting it.
+
+    A card posted to a channel starts a thread, and a press on it names the thread
+    (`19:...@thread.tacv2;messageid=...`): the card itself is the channel's copy.
+    """
     if not (activity.reply_to_id and activity.conversation and activity.service_url):
         return None
     return {
         "service_url": activity.service_url,
-        "conversation": activity.conversation.id,
+        "conversation": activity.conversation.id.split(";messageid=", 1)[0],
         "activity": activity.reply_to_id,
     }
 

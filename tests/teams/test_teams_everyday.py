@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import aiohttp
@@ -59,6 +60,23 @@ async def test_refresh_shows_each_viewer_the_card_they_may_use(teams: TeamsWorld
         "ines": [],
     }
     assert [e.action for e in await teams.h.ledger()] == ["requested"]  # a refresh records nothing
+
+
+async def test_a_press_on_the_channels_copy_counts_though_teams_names_the_thread(
+    teams: TeamsWorld,
+) -> None:
+    await teams.say("soo", "deploy support-bot 4.0 -- fix")
+    await teams.h.settle()
+    channel_card = teams.card_in(GOV_CHANNEL)
+    press = teams.invoke("mina", channel_card, "signoff.refresh")  # the data her buttons carry
+    press["value"]["action"]["verb"] = "signoff.approve"
+    # A card posted to a channel opens a thread; a press on it names the thread, not the channel.
+    thread = f"{GOV_CHANNEL};messageid={teams.activity_id_of(channel_card)}"
+    press["conversation"] = {"id": thread, "conversationType": "channel", "tenantId": TENANT}
+    response = await teams.send(press)
+    assert response.status == 200
+    assert "1 of 2" in json.dumps(await response.json())
+    assert [e.action for e in await teams.h.ledger()] == ["requested", "voted"]
 
 
 async def test_a_request_by_mention_in_a_channel_is_answered_there(teams: TeamsWorld) -> None:
