@@ -29,9 +29,11 @@ from bot.delivery.relay import OutboxRelay
 from bot.observability.metrics import Metrics
 from bot.runtime import Runtime
 from bot.scheduling.sweep import SweepReport, run_sweep
-from bot.services.approvals import ApprovalService, new_request_id
+from bot.services.approvals import ApprovalService
+from bot.services.ids import new_request_id
 from bot.services.incidents import IncidentService
 from bot.services.reviews import ReviewService
+from bot.services.unit_of_work import UnitOfWork
 from bot.storage.database import create_engine
 from bot.storage.requests import save_request
 from tests.fake_chat import FakeChat
@@ -93,14 +95,15 @@ async def main(database: str | None, systems: int, requests: int) -> int:
     clock, metrics = Clock(T0), Metrics()
     chat = FakeChat(platform="slack")
     relay = OutboxRelay(engine, {"slack": chat}, lambda: policy, clock, metrics)
+    uow = UnitOfWork(engine, policies, {"slack": chat}, clock, metrics)
     runtime = Runtime(
         engine,
         policies,
-        ApprovalService(engine, policies, ["slack"], clock, metrics),
+        ApprovalService(uow),
         relay,
         metrics,
-        ReviewService(engine, policies, ["slack"], clock, metrics),
-        IncidentService(engine, policies, ["slack"], clock, metrics),
+        ReviewService(uow),
+        IncidentService(uow),
     )
     try:
         await open_requests(engine, policy, policies.current.digest, requests)

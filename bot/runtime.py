@@ -18,9 +18,10 @@ from bot.delivery.retry import RetryPolicy
 from bot.observability.faults import crash_at
 from bot.observability.metrics import Metrics
 from bot.policy.source import PolicyHolder
-from bot.services.approvals import ApprovalService, PolicySource
+from bot.services.approvals import ApprovalService
 from bot.services.incidents import IncidentService
 from bot.services.reviews import ReviewService
+from bot.services.unit_of_work import PolicySource, UnitOfWork
 from bot.settings import Settings
 from bot.storage.database import create_engine
 
@@ -54,11 +55,12 @@ async def build_runtime(
         retry=RetryPolicy(lease=lease, pace=timedelta(seconds=settings.signoff_pace_seconds)),
         crash=crash,
     )
-    service = ApprovalService(engine, policies, list(ports), clock, metrics, relay.wake, crash)
+    uow = UnitOfWork(engine, policies, ports, clock, metrics, relay.wake, crash)
+    service = ApprovalService(uow)
     relay.on_dead = service.undeliverable
-    reviews = ReviewService(engine, policies, list(ports), clock, metrics, relay.wake)
-    incidents = IncidentService(engine, policies, list(ports), clock, metrics, relay.wake)
-    return Runtime(engine, policies, service, relay, metrics, reviews, incidents)
+    return Runtime(
+        engine, policies, service, relay, metrics, ReviewService(uow), IncidentService(uow)
+    )
 
 
 @dataclass

@@ -18,9 +18,11 @@ from bot.delivery.relay import OutboxRelay
 from bot.delivery.retry import RetryPolicy
 from bot.observability.metrics import Metrics
 from bot.runtime import Runtime
-from bot.services.approvals import ApprovalService, new_request_id
+from bot.services.approvals import ApprovalService
+from bot.services.ids import new_request_id
 from bot.services.incidents import IncidentService
 from bot.services.reviews import ReviewService
+from bot.services.unit_of_work import UnitOfWork
 from bot.storage.ledger import row_to_entry
 from bot.storage.requests import load_request
 from bot.storage.tables import ledger_entries, outbox, votes
@@ -173,7 +175,6 @@ class Harness:
 
     def __post_init__(self) -> None:
         ports: dict[str, ChatPort] = {"slack": self.chat, **self.more_ports}
-        platforms = list(ports)
         self.relay = OutboxRelay(
             self.engine,
             ports,
@@ -183,16 +184,13 @@ class Harness:
             retry=RetryPolicy(),
             jitter=lambda: 1.0,
         )
-        self.service = ApprovalService(
-            self.engine, self.policies, platforms, self.clock, self.metrics, self.relay.wake
+        self.uow = UnitOfWork(
+            self.engine, self.policies, ports, self.clock, self.metrics, self.relay.wake
         )
+        self.service = ApprovalService(self.uow)
         self.relay.on_dead = self.service.undeliverable
-        self.incidents = IncidentService(
-            self.engine, self.policies, platforms, self.clock, self.metrics, self.relay.wake
-        )
-        self.reviews = ReviewService(
-            self.engine, self.policies, platforms, self.clock, self.metrics, self.relay.wake
-        )
+        self.incidents = IncidentService(self.uow)
+        self.reviews = ReviewService(self.uow)
 
     def runtime(self) -> Runtime:
         """What the HTTP app and the sweeps share, around this harness's parts."""

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from adapters.shell import ChatShell
 from bot.runtime import Runtime
-from bot.services.approvals import new_request_id
-from bot.services.incidents import new_incident_id
+from bot.services.ids import new_incident_id, new_request_id
 from workflows.policy import Policy
 
 

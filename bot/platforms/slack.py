@@ -23,7 +23,7 @@ from adapters.slack.review_listeners import ReviewShell
 from adapters.slack.signing import SigningSecrets
 from bot.platforms.shells import chat_shell
 from bot.runtime import Mount, Runtime
-from bot.services.reviews import new_review_id
+from bot.services.ids import new_review_id
 from bot.settings import Settings
 
 log = logging.getLogger("signoff.slack")

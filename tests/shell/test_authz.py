@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services.approvals import ApprovalService
+from bot.services.unit_of_work import UnitOfWork
 from tests.harness import T0, Harness, Policies, build_policy
 from workflows.commands import Tick
 from workflows.machine_types import Outcome
@@ -168,7 +169,9 @@ async def test_authz_12_expiry_racing_a_click_has_one_winner(engine: AsyncEngine
     random delays decide who takes the row lock first, and exactly one of them wins."""
     h = Harness(engine)
     deadline: list[datetime] = []
-    sweeper = ApprovalService(engine, h.policies, ["slack"], lambda: deadline[-1], h.metrics)
+    sweeper = ApprovalService(
+        UnitOfWork(engine, h.policies, {"slack": h.chat}, lambda: deadline[-1], h.metrics)
+    )
     rng = random.Random(12)
     winners: Counter[Status] = Counter()
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.scheduling.sweep import run_sweep
-from bot.services.reviews import new_review_id
+from bot.services.ids import new_review_id
 from tests.harness import CHECKLIST, T0, Harness, actor, build_policy, review_policy, with_reviews
 from workflows.reviews import CompleteReview, ReviewStatus, RiskReview
 
