@@ -123,7 +123,8 @@ class BotConnector:
     calls: list[Call] = field(default_factory=list)
     # Benchmarks turn this off once set up: a stand-in's memory of every call is not the app's.
     keep_calls: bool = True
-    emails: dict[str, str] = field(default_factory=dict)  # member id -> email
+    emails: dict[str, str] = field(default_factory=dict)  # member id (MRI) -> email
+    mris: dict[str, str] = field(default_factory=dict)  # Entra object id -> MRI
     _scripted: deque[tuple[str, str, int, dict[str, str]]] = field(default_factory=deque)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -185,12 +186,20 @@ class BotConnector:
         if request.method == "PUT":
             return web.json_response({"id": parts[-1]})
         if request.method == "GET" and len(parts) == 5 and parts[3] == "members":
-            member = parts[4]
+            # A member is named by their MRI or by their Entra object id; the answer gives both.
+            member = self.mris.get(parts[4], parts[4])
             if member not in self.emails:
                 return web.json_response({"error": {"code": "NotFound"}}, status=404)
             email = self.emails[member]
+            object_id = next((o for o, m in self.mris.items() if m == member), None)
             return web.json_response(
-                {"id": member, "name": email, "email": email, "userPrincipalName": email}
+                {
+                    "id": member,
+                    "objectId": object_id,
+                    "name": email,
+                    "email": email,
+                    "userPrincipalName": email,
+                }
             )
         return web.json_response({"error": {"code": "NotFound"}}, status=404)
 

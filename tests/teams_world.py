@@ -213,6 +213,7 @@ async def open_teams_world(
     keys.add("key-1")
     connector = BotConnector()
     connector.emails = {f"29:{p}": f"{p}@acme.example" for p in AAD}
+    connector.mris = {AAD[p]: f"29:{p}" for p in AAD}
     graph = GraphStandIn()
     async with (
         TestServer(keys.app()) as key_server,

@@ -24,9 +24,9 @@ from pydantic import ValidationError
 
 from adapters.shell import REQUEST_ID, ChatShell, answer_text_command, private_note
 from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card
-from adapters.teams.chat import teams_ids
 from adapters.teams.directory import ConversationRef, Directory
 from adapters.teams.identity import TeamsIdentity
+from adapters.teams.mris import UserMris, answerer_ids
 from workflows.cards import CardView
 from workflows.commands import Answer
 from workflows.grammar import Deploy, GrammarError, ListReviews, Review, help_text, parse
@@ -43,15 +43,22 @@ NOT_IN_TEAMS = "Risk reviews are answered in Slack in this version of Signoff."
 
 class SignoffAgent(ActivityHandler):
     def __init__(
-        self, shell: ChatShell, identity: TeamsIdentity, directory: Directory, tenant_id: str
+        self,
+        shell: ChatShell,
+        identity: TeamsIdentity,
+        directory: Directory,
+        tenant_id: str,
+        mris: UserMris,
     ) -> None:
         self.shell = shell
         self.identity = identity
         self.directory = directory
+        self.mris = mris
         # The route lets through only activities of this tenant, so every one is of it.
         self.tenant_id = tenant_id
 
     async def on_turn(self, turn_context: TurnContext) -> None:  # type: ignore[override]
+        self.mris.learn(turn_context.activity)
         await self.directory.remember(await self._reference(turn_context.activity))
         await super().on_turn(turn_context)
 
@@ -133,7 +140,9 @@ class SignoffAgent(ActivityHandler):
             view = await self.shell.card_for(request_id, actor.person)
         if view is None:
             return _error(HTTPStatus.NOT_FOUND, f"There is no request {request_id}.")
-        card = adaptive_card(view, teams_ids(self.shell.policy()), note)
+        # Only the MRIs already known: the person waits on this answer, not on look-ups.
+        mris = self.mris.known(answerer_ids(view, self.shell.policy()))
+        card = adaptive_card(view, mris, note)
         return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card)
 
     async def _reference(self, activity: Activity) -> ConversationRef:

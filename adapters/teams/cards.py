@@ -3,8 +3,8 @@
 Every piece of text is a `TextRun` in a `RichTextBlock`, which Teams does not read as
 Markdown, so a reason or a comment cannot smuggle a link or a mention into a card. Buttons
 carry only the request id and the card's revision. `refresh` names the people who may answer
-(at most 60, as Teams allows), so they see their buttons on a copy posted to a channel while
-everyone else sees it read-only.
+by their user MRIs (at most 60, as Teams allows), so they see their buttons on a copy posted
+to a channel while everyone else sees it read-only.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def card_data(card: CardView) -> dict[str, Any]:
 
 
 def adaptive_card(
-    card: CardView, teams_ids: Mapping[str, str] | None = None, note: str | None = None
+    card: CardView, user_mris: Mapping[str, str] | None = None, note: str | None = None
 ) -> dict[str, Any]:
-    """The card; `teams_ids` maps people to Teams ids for `refresh`; `note` is for one viewer."""
+    """The card; `user_mris` maps people to their MRIs for `refresh`; `note` is for one viewer."""
     body: list[dict[str, Any]] = [_text(card.title, bold=True)]
     if note:
         body.append(_text(note, bold=True))
@@ -75,7 +75,7 @@ def adaptive_card(
         "body": body,
         "actions": [_action(card, verdict) for verdict in card.buttons],
     }
-    users = [teams_ids[p] for p in card.answerers if teams_ids and p in teams_ids]
+    users = [user_mris[p] for p in card.answerers if user_mris and p in user_mris]
     if users:
         result["refresh"] = {
             "action": {"type": "Action.Execute", "verb": REFRESH_VERB, "data": card_data(card)},

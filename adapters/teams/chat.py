@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 
 import aiohttp
 from microsoft_agents.activity import (
@@ -19,8 +18,6 @@ from microsoft_agents.activity import (
     ChannelAccount,
     ConversationParameters,
 )
-from microsoft_agents.hosting.core import AccessTokenProviderBase
-from microsoft_agents.hosting.core.connector.client import ConnectorClient
 
 from adapters.port import (
     DeliveryError,
@@ -33,10 +30,11 @@ from adapters.port import (
     TemporaryFailure,
 )
 from adapters.teams.cards import adaptive_card, attachment
-from adapters.teams.connections import BOT_FRAMEWORK_SCOPE, resource_of
+from adapters.teams.connector import Connector
 from adapters.teams.directory import ConversationRef, Directory
 from adapters.teams.entra import TokenUnavailable
 from adapters.teams.graph import GraphClient
+from adapters.teams.mris import UserMris, answerer_ids
 from adapters.teams.rooms import TeamsRooms
 from workflows.policy import Policy
 
@@ -68,36 +66,6 @@ async def delivery() -> AsyncIterator[None]:
         raise TemporaryFailure(f"no token from Entra ID: {error}") from None
 
 
-@dataclass
-class Connector:
-    """The SDK's connector client for a service URL, with the bot's current token.
-
-    One HTTP session per service URL for the life of the process (`close` ends them): the
-    SDK's default is a new session, connection and handshake for every call. A client is
-    made again only when the token changes.
-    """
-
-    tokens: AccessTokenProviderBase
-    scope: str = BOT_FRAMEWORK_SCOPE  # the Bot Framework of our cloud
-    _clients: dict[str, tuple[str, ConnectorClient]] = field(default_factory=dict)
-
-    async def at(self, service_url: str) -> ConnectorClient:
-        token = await self.tokens.get_access_token(resource_of(self.scope), [self.scope])
-        known = self._clients.get(service_url)
-        if known is not None and known[0] == token:
-            return known[1]
-        session = known[1].client if known is not None else None
-        # The client sets the token on the session's headers, so the old one stops at once.
-        client = ConnectorClient(endpoint=service_url, token=token, session=session)
-        self._clients[service_url] = (token, client)
-        return client
-
-    async def close(self) -> None:
-        clients, self._clients = self._clients, {}
-        for _, client in clients.values():
-            await client.close()
-
-
 class TeamsChat:
     platform = "teams"
 
@@ -109,8 +77,10 @@ class TeamsChat:
         tenant_id: str,
         policy: Callable[[], Policy],
         graph: GraphClient,
+        mris: UserMris,
     ) -> None:
         self.connector = connector
+        self.mris = mris
         self.directory = directory
         self.app_id = app_id
         self.tenant_id = tenant_id
@@ -142,16 +112,15 @@ class TeamsChat:
     async def post(self, to: Destination, message: OutgoingMessage) -> MessageRef:
         async with delivery():
             service_url, conversation = await self._conversation_for(to)
+            activity = await self._activity(message, service_url, conversation)
             client = await self.connector.at(service_url)
-            sent = await client.conversations.send_to_conversation(
-                conversation, self._activity(message)
-            )
+            sent = await client.conversations.send_to_conversation(conversation, activity)
         if not sent.id:
             raise TemporaryFailure("Teams accepted the message but returned no activity id")
         return {"service_url": service_url, "conversation": conversation, "activity": sent.id}
 
     async def update(self, ref: MessageRef, message: OutgoingMessage) -> None:
-        activity = self._activity(message)
+        activity = await self._activity(message, ref["service_url"], ref["conversation"])
         activity.id = ref["activity"]
         async with delivery():
             client = await self.connector.at(ref["service_url"])
@@ -159,11 +128,14 @@ class TeamsChat:
                 ref["conversation"], ref["activity"], activity
             )
 
-    def _activity(self, message: OutgoingMessage) -> Activity:
+    async def _activity(
+        self, message: OutgoingMessage, service_url: str, conversation: str
+    ) -> Activity:
         if message.card is None:
             # Plain: a reason or a summary someone typed must not render as Markdown.
             return Activity(type="message", text=message.text, text_format="plain")
-        card = adaptive_card(message.card, teams_ids(self.policy()))
+        ids = answerer_ids(message.card, self.policy())
+        card = adaptive_card(message.card, await self.mris.find(ids, service_url, conversation))
         return Activity.model_validate(
             {"type": "message", "summary": message.text, "attachments": [attachment(card)]}
         )
@@ -208,11 +180,6 @@ class TeamsChat:
             ConversationRef(created.id, service_url, self.tenant_id, "personal", user, to.key)
         )
         return str(created.id)
-
-
-def teams_ids(policy: Policy) -> dict[str, str]:
-    """People's Teams ids from the policy, for a card's `refresh` list."""
-    return {key: person.teams for key, person in policy.people.items() if person.teams}
 
 
 def _unreachable(to: Destination, service_url: str | None) -> str:

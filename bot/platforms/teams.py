@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.port import ChatPort
 from adapters.teams.agent import SignoffAgent
-from adapters.teams.chat import Connector, TeamsChat
+from adapters.teams.chat import TeamsChat
 from adapters.teams.connections import BOT_FRAMEWORK_SCOPE, OneConnection
+from adapters.teams.connector import Connector
 from adapters.teams.entra import AppOnlyTokens, EntraTokens
 from adapters.teams.graph import GraphClient
 from adapters.teams.identity import MemberEmail, TeamsIdentity
 from adapters.teams.keys import KeySet
+from adapters.teams.mris import UserMris
 from adapters.teams.route import teams_route
 from adapters.teams.token_check import TokenCheck
 from bot.platforms.shells import chat_shell
@@ -41,9 +43,12 @@ class TeamsConfig:
     bot_scope: str = BOT_FRAMEWORK_SCOPE  # what the bot's tokens are for, in its cloud
     # Shared by the port and the route's member look-ups; the route's app closes it.
     connector: Connector = field(init=False, compare=False)
+    # People's MRIs: learned by the route from activities, asked for by the port's cards.
+    mris: UserMris = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "connector", Connector(self.tokens, self.bot_scope))
+        object.__setattr__(self, "mris", UserMris(self.connector))
 
 
 def teams_config(settings: Settings) -> TeamsConfig:
@@ -73,7 +78,7 @@ def teams_port(
         directory = DatabaseDirectory(engine, clock)
         graph = GraphClient(config.graph_url, config.tokens)
         return TeamsChat(
-            config.connector, directory, config.app_id, config.tenant_id, policy, graph
+            config.connector, directory, config.app_id, config.tenant_id, policy, graph, config.mris
         )
 
     return make
@@ -110,7 +115,7 @@ def add_teams_messages(
     shell = chat_shell(runtime)
     identity = TeamsIdentity(shell.policy, member_email(config.connector))
     directory = DatabaseDirectory(runtime.engine, clock)
-    agent = SignoffAgent(shell, identity, directory, config.tenant_id)
+    agent = SignoffAgent(shell, identity, directory, config.tenant_id, config.mris)
     adapter = CloudAdapter(connection_manager=OneConnection(config.tokens, config.bot_scope))
     adapter.on_turn_error = on_turn_error
     check = TokenCheck(KeySet(config.metadata_url), config.app_id, {config.tenant_id})

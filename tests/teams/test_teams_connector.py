@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 from microsoft_agents.activity import Activity
 
-from adapters.teams.chat import Connector
+from adapters.teams.connector import Connector
 from tests.teams_standin import BotConnector
 
 

@@ -45,8 +45,9 @@ async def test_a_request_reaches_approvers_consulted_and_informed_by_proactive_m
     assert [a["title"] for a in consulted["actions"]] == ["No objection", "Raise concern"]
     informed = teams.card_in(GOV_CHANNEL).body["attachments"][0]["content"]
     assert informed["actions"] == []
-    # Those who may answer see their buttons on the channel's copy after a refresh.
-    assert set(informed["refresh"]["userIds"]) == {AAD[p] for p in ("mina", "jae", "lee", "dan")}
+    # Those who may answer see their buttons on the channel's copy after a refresh; Teams
+    # names them by user MRI (`29:...`), not by Entra object id.
+    assert set(informed["refresh"]["userIds"]) == {f"29:{p}" for p in ("mina", "jae", "lee", "dan")}
     assert all(c.authorization == f"Bearer {BOT_TOKEN}" for c in teams.connector.calls)
     assert (await teams.h.state(request_id)).status is Status.PENDING
 
