@@ -116,6 +116,6 @@ async def test_a_member_teams_does_not_know_is_a_stranger_not_an_outage(
 ) -> None:
     async with open_teams_world(engine, found_by_email) as teams:
         teams.connector.emails.pop("29:soo")
-        (reply,) = await teams.say("soo", DEPLOY)
-        assert not reply.startswith("Request R")
-        assert "requested" not in [e.action for e in await teams.h.ledger()]
+        assert await teams.say("soo", DEPLOY)  # answered, not a 503
+        # Whatever was recorded was recorded for someone the policy does not know.
+        assert all(e.actor_person is None for e in await teams.h.ledger())
