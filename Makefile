@@ -1,9 +1,9 @@
-# Two commands set everything up: `make run` and `make test`.
+# Two commands set everything up: `make run` and `make test`; `make test-fast` for a quick run.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint check clean
+.PHONY: run test test-fast lint check clean
 
 $(BIN)/signoff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ run: $(BIN)/signoff
 
 test: $(BIN)/signoff
 	$(BIN)/python -m pytest -q
+
+# SQLite only, without the slow tier (drills, real processes, long property runs): tests/conftest.py.
+test-fast: $(BIN)/signoff
+	$(BIN)/python -m pytest -q -m "not slow and not postgresql"
 
 lint: $(BIN)/signoff
 	$(BIN)/ruff check .

@@ -22,6 +22,43 @@ POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICY = ROOT / "examples" / "policy.yaml"
 
+# The slow tier, which `make test-fast` (`-m "not slow"`) leaves out and `make test` and CI run:
+# node id prefixes, each with what makes it slow. A new test can also mark itself with
+# `@pytest.mark.slow`. Seconds are not measured here: a test is slow by what it does.
+SLOW: dict[str, str] = {
+    "tests/drills/": "real processes killed at crash points, minutes of load, 10,000 systems",
+    "tests/shell/test_cli_serve.py::test_serve_": "starts real `signoff serve` processes",
+    "tests/shell/test_cli_serve.py::test_a_sighup_reload": "a real server reloading 1 MiB",
+    "tests/shell/test_cli_serve.py::test_sweep_at_a_given_time": "real `signoff` processes",
+    "tests/slack/test_slack_serve.py": "a real `signoff serve` followed through the README",
+    "tests/teams/test_teams_everyday.py::test_serve_": "starts a real `signoff serve`",
+    "tests/shell/test_migration_races.py::test_replicas_": "four upgrading processes at once",
+    "tests/shell/test_ledger_stretches.py::test_worker_processes": "ledger walks in processes",
+    "tests/shell/test_authz_stateful.py": "Hypothesis runs hundreds of random interleavings",
+    "tests/shell/test_authz.py::test_authz_12_expiry_racing": "two hundred races",
+    "tests/shell/test_concurrency.py": "fifty concurrent approvals, on PostgreSQL too",
+    "tests/shell/test_pacing.py": "a burst of 500 requests paced through the relay",
+    "tests/shell/test_reviews.py::test_rem_04": "a year of weekly reminders across DST",
+    "tests/slack/test_slack_fuzz.py": "Hypothesis sends hundreds of signed requests",
+    "tests/teams/test_teams_fuzz.py": "Hypothesis sends hundreds of authenticated activities",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(tuple(SLOW)):
+            item.add_marker(pytest.mark.slow)
+        if _on_postgresql(item):
+            item.add_marker(pytest.mark.postgresql)
+
+
+def _on_postgresql(item: pytest.Item) -> bool:
+    """The PostgreSQL variant of a test that runs on both databases, or a PostgreSQL-only one."""
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec else {}
+    fixtures = getattr(item, "fixturenames", ())
+    return params.get("empty_database_url") == "postgresql" or "postgres_url" in fixtures
+
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
