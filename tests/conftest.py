@@ -22,8 +22,8 @@ POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICY = ROOT / "examples" / "policy.yaml"
 
-# The slow tier, which `make test-fast` (`-m "not slow"`) leaves out and `make test` and CI run:
-# node id prefixes, each with what makes it slow. A new test can also mark itself with
+# The slow tier, which `make test-fast` leaves out (with the PostgreSQL variants) and `make test`
+# and CI run: node id prefixes, each with what makes it slow. A new test can also mark itself with
 # `@pytest.mark.slow`. Seconds are not measured here: a test is slow by what it does.
 SLOW: dict[str, str] = {
     "tests/drills/": "real processes killed at crash points, minutes of load, 10,000 systems",
