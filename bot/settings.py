@@ -1,6 +1,7 @@
 """Configuration from the environment (pydantic-settings); read once, in `bot.cli`.
 
-Imports no adapters. Names follow DESIGN §5; secrets are `SecretStr` so they never print.
+Imports no adapters. Names are the variables in the README's table; secrets are `SecretStr` so
+they never print.
 """
 
 from __future__ import annotations

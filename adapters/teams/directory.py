@@ -2,7 +2,7 @@
 
 Teams gives a bot no way to message someone it has never heard from without the service URL
 of their region and, for a direct message, a conversation id. Every inbound activity and every
-install event tells us both, so we keep them (DESIGN §3, proactive messages).
+install event tells us both, so we keep them for the messages we start (docs/architecture.md).
 """
 
 from __future__ import annotations
