@@ -75,7 +75,7 @@ def serve(settings: Settings) -> int:
         for line in settings.platform_report():
             log.info("%s", line)
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, policies.reload)
+        loop.add_signal_handler(signal.SIGHUP, policies.reload_soon)
         log.info("send SIGHUP to reload the policy; a bad file keeps the last good policy")
 
         async def close_engine(_: web.Application) -> None:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from workflows.policy import Policy
 from workflows.policy_rules import Path, check_rules
+from workflows.policy_yaml import MAX_BYTES, YamlProblem, dotted, parse_document
 
 
 @dataclass(frozen=True)
@@ -45,12 +44,21 @@ class LoadedPolicy:
 def load_policy(text: str | bytes, source: str) -> LoadedPolicy:
     """Parse and validate; raises PolicyError listing every problem found."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
+    if len(raw) > MAX_BYTES:
+        message = f"the file is larger than 1 MiB ({MAX_BYTES} bytes); a policy may be at most that"
+        raise PolicyError([Problem(source, 1, message)])
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise PolicyError([Problem(source, line, "the file is not valid UTF-8 text")]) from None
-    lines, data = _parse(decoded, source)
+    try:
+        document = parse_document(decoded)
+    except YamlProblem as problem:
+        raise PolicyError([Problem(source, problem.line, problem.message)]) from None
+    if document.duplicates:
+        raise PolicyError([Problem(source, d.line, d.message) for d in document.duplicates])
+    lines, data = document.lines, document.data
     if not isinstance(data, dict):
         raise PolicyError(
             [Problem(source, 1, "the policy must be a mapping (key: value) at the top")]
@@ -62,55 +70,12 @@ def load_policy(text: str | bytes, source: str) -> LoadedPolicy:
             [_schema_problem(e, lines, source) for e in error.errors(include_url=False)]
         ) from None
     problems = [
-        Problem(source, _line_of(path, lines), f"{_dotted(path)}: {message}")
+        Problem(source, _line_of(path, lines), f"{dotted(path)}: {message}")
         for path, message in check_rules(policy)
     ]
     if problems:
         raise PolicyError(problems)
     return LoadedPolicy(policy, hashlib.sha256(raw).hexdigest(), source)
-
-
-def _parse(text: str, source: str) -> tuple[dict[Path, int], Any]:
-    """The document and the 1-based line of every key path in it."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise PolicyError([Problem(source, 1, "the file is empty")])
-        lines: dict[Path, int] = {}
-        duplicates: list[Problem] = []
-        _index(node, (), lines, duplicates, source)
-        if duplicates:
-            raise PolicyError(duplicates)
-        return lines, loader.construct_document(node)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        reason = getattr(error, "problem", None) or str(error)
-        raise PolicyError([Problem(source, line, f"YAML syntax error: {reason}")]) from None
-    finally:
-        loader.dispose()
-
-
-def _index(
-    node: yaml.Node, path: Path, lines: dict[Path, int], duplicates: list[Problem], source: str
-) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                where = _dotted((*path, key))
-                duplicates.append(Problem(source, line, f"{where}: '{key}' appears twice"))
-                continue
-            seen.add(key)
-            lines[(*path, key)] = line
-            _index(value_node, (*path, key), lines, duplicates, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for number, item in enumerate(node.value):
-            _index(item, (*path, number), lines, duplicates, source)
 
 
 def _line_of(path: Path, lines: dict[Path, int]) -> int:
@@ -123,7 +88,7 @@ def _line_of(path: Path, lines: dict[Path, int]) -> int:
 
 def _schema_problem(error: ErrorDetails, lines: dict[Path, int], source: str) -> Problem:
     path: Path = tuple(p for p in error["loc"] if p != "[key]")
-    where = _dotted(path)
+    where = dotted(path)
     kind, given = error["type"], error.get("input")
     if kind == "missing":
         message = f"{where}: required field is missing"
@@ -146,10 +111,6 @@ def _schema_problem(error: ErrorDetails, lines: dict[Path, int], source: str) ->
     else:
         message = f"{where}: {error['msg']}"
     return Problem(source, _line_of(path, lines), message)
-
-
-def _dotted(path: Path) -> str:
-    return ".".join(str(p) for p in path) or "policy"
 
 
 def _what(path: Path) -> str:

@@ -118,7 +118,7 @@ def test_a_failed_reload_keeps_the_last_good_policy(
         f"{path}:17: systems.scoring.tier: unknown tier 'extreme' (known: high)"
     ]
     assert holder.current is good
-    assert f"policy {good.digest[:12]} stays in force" in caplog.text
+    assert f"policy reload: failed, {good.digest[:12]} stays in force" in caplog.text
     path.write_text(VALID.replace("quorum: 2", "quorum: 1"), encoding="utf-8")
     assert holder.reload() == ()
     assert holder.current.digest != good.digest
@@ -130,3 +130,68 @@ def test_a_holder_refuses_a_bad_file_at_start(tmp_path: Path) -> None:
     path.write_text(_edited("tier: high", "tier: extreme"), encoding="utf-8")
     with pytest.raises(PolicyError):
         PolicyHolder(path)
+
+
+def alias_bomb(size: int = 3000) -> str:
+    """A 3 KB file whose aliases stand for billions of values: each level names the last 20."""
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    while sum(len(line) + 1 for line in lines) < size:
+        level = len(lines)
+        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 20)}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_at_the_line_where_its_aliases_pass_the_bound() -> None:
+    bomb = alias_bomb()
+    assert len(bomb) >= 3000
+    [problem] = _problems(bomb)
+    # Level 3 is the first whose aliases alone stand for more than 10,000 nodes.
+    assert problem.startswith("policy.yaml:4: ")
+    assert "aliases" in problem and "10000" in problem
+
+
+def test_a_recursive_alias_is_refused_at_its_line() -> None:
+    assert _problems("version: 1\npeople: &p\n  mina: *p\n") == [
+        "policy.yaml:3: the alias *p refers to a value that contains it"
+    ]
+
+
+def test_nesting_two_thousand_deep_is_refused_at_the_line_that_goes_too_deep() -> None:
+    block = "version: 1\npeople:\n" + "".join(f"{' ' * i}- \n" for i in range(1000))
+    # The top mapping and the sequences of lines 3 to 65 are 64 levels; line 66 is one more.
+    assert _problems(block) == ["policy.yaml:66: values are nested deeper than 64 levels"]
+    [flow] = _problems("version: 1\npeople: " + "[" * 2000 + "]" * 2000 + "\n")
+    assert flow.startswith("policy.yaml:2: ") and "nesting depth" in flow
+
+
+def test_a_file_over_one_mebibyte_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(VALID + "#" * (1024 * 1024), encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        read_policy(path)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:1: the file is larger than 1 MiB (1048576 bytes); a policy may be at most that"
+    ]
+
+
+def test_anchors_and_aliases_within_the_bound_still_load() -> None:
+    text = _edited("  high: {quorum: 2,", "  base: &base {quorum: 2,").replace(
+        "expire_after: 72h}", "expire_after: 72h}\n  high: *base", 1
+    )
+    text = text.replace('informed: ["#gov"]', 'informed: &told ["#gov"]')
+    text += "      incident:\n        responsible: [eng]\n        accountable: lead\n"
+    text += "        informed: *told\n"
+    loaded = load_policy(text, "policy.yaml")
+    assert loaded.policy.tiers["high"] == loaded.policy.tiers["base"]
+    assert loaded.policy.systems["scoring"].raci["incident"].informed == ("#gov",)
+
+
+def test_every_reload_is_logged_with_its_outcome(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(VALID, encoding="utf-8")
+    holder = PolicyHolder(path)
+    with caplog.at_level(logging.INFO, logger="signoff.policy"):
+        assert holder.reload() == ()
+    assert f"policy reload: unchanged, {holder.current.digest[:12]} stays in force" in caplog.text

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -125,6 +126,56 @@ def test_serve_starts_and_keeps_the_last_good_policy_on_a_bad_reload(
     while _health(serve.port)["policy_digest"] == first_digest:
         assert time.monotonic() < deadline, serve.log.read_text()
         time.sleep(0.1)
+
+
+def one_mib_policy() -> str:
+    """The example policy with its first system copied until the file is just under 1 MiB."""
+    example = EXAMPLE_POLICY.read_text(encoding="utf-8")
+    head, _, systems = example.partition("systems:\n")
+    body = systems.split("\n\n")[0].split("\n", 1)[1]
+    parts, size, number = [head, "systems:\n"], len(head) + 9, 0
+    while size < 1024 * 1024 - 2048:
+        system = f"  system-{number:05d}:\n{body}\n"
+        parts.append(system)
+        size, number = size + len(system), number + 1
+    return "".join(parts)
+
+
+def test_a_sighup_reload_of_a_1_mib_policy_keeps_healthz_answering(
+    serve: Server, tmp_path: Path
+) -> None:
+    first_digest = serve.wait_healthy()["policy_digest"]
+    big = one_mib_policy()
+    assert 1000 * 1024 < len(big.encode()) <= 1024 * 1024
+    (tmp_path / "policy.yaml").write_text(big, encoding="utf-8")
+    latencies: list[float] = []
+    digests: list[object] = []
+    stop = threading.Event()
+
+    def probe() -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            digests.append(_health(serve.port)["policy_digest"])
+            latencies.append(time.monotonic() - started)
+            time.sleep(0.01)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        time.sleep(0.2)
+        serve.process.send_signal(signal.SIGHUP)
+        serve.wait_log("policy reload: ", timeout=60)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        prober.join()
+    print(f"/healthz during a 1 MiB reload: {len(latencies)} answers, max {max(latencies):.3f} s")
+    assert digests[0] == first_digest and digests[-1] != first_digest
+    assert "policy reload: failed" not in serve.log.read_text()
+    assert max(latencies) < 1.0
+
+    serve.process.send_signal(signal.SIGHUP)
+    serve.wait_log(f"policy reload: unchanged, {str(digests[-1])[:12]} stays in force", 60)
 
 
 def test_serve_refuses_a_bad_policy(tmp_path: Path) -> None:
