@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from workflows.cards import CardView
 from workflows.commands import Answer, Cancel, Command, OpenRequest
 from workflows.grammar import (
+    USAGE,
     CancelRequest,
     CloseIncident,
-    Deploy,
     Help,
     OpenIncident,
+    RequestApproval,
     ShowRaci,
     ShowStatus,
     help_text,
@@ -21,7 +22,7 @@ from workflows.incidents import EndIncident, IncidentCommand, StartIncident
 from workflows.machine_types import Outcome
 from workflows.model import Actor
 from workflows.policy import Policy
-from workflows.wording import raci_text
+from workflows.wording import activities_text, raci_text
 
 # How a request id looks in a button's data, on every platform (the shell makes them).
 REQUEST_ID = r"R[0-9A-Z]{6,26}"
@@ -48,12 +49,13 @@ async def answer_text_command(
 ) -> str | None:
     """The reply to a command every platform answers alike; None for the others, "" for none."""
     match parsed:
-        case Deploy(system=str(system), version=str(version)):
+        case RequestApproval(activity=str(activity), system=str(system)) if parsed.complete:
             command = OpenRequest(
                 request_id=shell.new_request_id(),
                 actor=actor,
                 system=system,
-                version=version,
+                activity=activity,
+                version=parsed.version,
                 environment=parsed.environment,
                 reason=parsed.reason,
             )
@@ -66,7 +68,7 @@ async def answer_text_command(
         case ShowStatus():
             return await shell.waiting_on(actor)
         case Help(topic=topic):
-            return help_text(topic)
+            return _help(shell.policy(), topic)
         case OpenIncident(system=system, severity=severity, summary=summary):
             start = StartIncident(
                 incident_id=shell.new_incident_id(),
@@ -81,6 +83,25 @@ async def answer_text_command(
             end = EndIncident(incident_id=incident_id, actor=actor, summary=summary)
             return (await shell.incident(end)).message
     return None
+
+
+def incomplete_request(parsed: RequestApproval) -> str:
+    """For platforms without a form: how to write the request in full."""
+    command = "deploy" if parsed.activity == "deploy" else "request"
+    return f"{help_text(command)}\n'help <system>' lists what can be asked for a system."
+
+
+def _help(policy: Policy, topic: str | None) -> str:
+    """A command's usage, a system's activities, or every command."""
+    if topic is None or topic in USAGE:
+        return help_text(topic)
+    if topic in policy.systems:
+        return activities_text(policy, topic)
+    systems = ", ".join(sorted(policy.systems)) or "none"
+    return (
+        f"There is no command or AI system '{topic}'. Commands: {', '.join(USAGE)}. "
+        f"Systems: {systems}."
+    )
 
 
 def _reply(outcome: Outcome) -> str:

@@ -51,7 +51,7 @@ def card_view(
 ) -> CardView:
     """The card for `audience`; buttons only while pending and only where they could count."""
     system = policy.systems.get(state.system)
-    raci = raci_for(policy, state.system, "deploy")
+    raci = raci_for(policy, state.system, state.activity)
     rows: tuple[tuple[str, str], ...] = ()
     if raci is not None:
         rows = (
@@ -81,7 +81,7 @@ def card_view(
         system=state.system,
         system_name=system.name if system else state.system,
         tier=system.tier if system else "unknown",
-        version=state.version,
+        version=state.version or "not given",
         environment=state.environment,
         reason=state.reason,
         requester=display_name(policy, state.requester.person),

@@ -29,11 +29,12 @@ class _Command(BaseModel):
 
 
 class OpenRequest(_Command):
-    """Ask for a deployment approval; the shell chooses the id."""
+    """Ask for approval of one activity on one system; the shell chooses the id."""
 
     actor: Actor
     system: str
-    version: str
+    activity: str = "deploy"
+    version: str | None = None
     environment: str | None = None
     reason: Comment | None = None
     on_behalf_of: str | None = None

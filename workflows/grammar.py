@@ -1,4 +1,4 @@
-"""The command grammar shared by every platform (`/signoff deploy ...`); pure, no I/O.
+"""The command grammar shared by every platform (`/signoff request ...`); pure, no I/O.
 
 `parse(text)` returns one of the command types below or raises `GrammarError` with one plain
 sentence and the usage line. Only the exact grammar is accepted.
@@ -20,37 +20,50 @@ _SEVERITY = re.compile(r"^sev[1-4]$")
 
 USAGE: dict[str, str] = {
     "deploy": "deploy <system> <version> [to <env>] [-- <reason>]",
+    "request": "request <activity> <system> [<version>] [to <env>] [-- <reason>]",
     "incident": "incident <system> <sev1..sev4> <summary>  |  incident close <id> -- <summary>",
     "review": "review <system>",
     "reviews": "reviews",
     "raci": "raci <system>",
     "status": "status",
     "cancel": "cancel <request-id> [-- <reason>]",
-    "help": "help [command]",
+    "help": "help [command | system]",
 }
 
 EXPLAIN: dict[str, str] = {
     "deploy": "Ask the Accountable for approval to deploy a version of an AI system.",
+    "request": "Ask for approval of any activity the policy names for a system "
+    "(help <system> lists them); deploy is its short form.",
     "incident": "Open an incident channel for a system with its RACI inside, or close one.",
     "review": "Start or complete the risk review of a system.",
     "reviews": "List the risk reviews that are due or overdue.",
-    "raci": "Show who is Responsible, Accountable, Consulted and Informed for a system.",
+    "raci": "Show who is Responsible, Accountable, Consulted and Informed for each activity "
+    "of a system.",
     "status": "List what waits on you.",
-    "cancel": "Withdraw a deployment request you opened.",
-    "help": "Show the commands, or how to use one.",
+    "cancel": "Withdraw a request you opened.",
+    "help": "Show the commands, how to use one, or what can be asked for a system.",
 }
 
 
 @dataclass(frozen=True)
-class Deploy:
+class RequestApproval:
+    """`request <activity> <system> ...`, or its short form `deploy <system> <version> ...`.
+
+    Whether the system has the activity is the policy's question, answered by the engine.
+    """
+
+    activity: str | None
     system: str | None
-    version: str | None
+    version: str | None = None
     environment: str | None = None
     reason: str | None = None
 
     @property
     def complete(self) -> bool:
-        return self.system is not None and self.version is not None
+        """Everything a request needs is there; a deployment also names its version."""
+        if self.activity is None or self.system is None:
+            return False
+        return self.activity != "deploy" or self.version is not None
 
 
 @dataclass(frozen=True)
@@ -98,7 +111,7 @@ class Help:
 
 
 ParsedCommand = (
-    Deploy
+    RequestApproval
     | OpenIncident
     | CloseIncident
     | Review
@@ -147,16 +160,32 @@ def _no_extra(command: str, tokens: list[str], allowed: int) -> None:
         raise _fail(command, f"Unexpected {' '.join(tokens[allowed:])[:80]!r}.")
 
 
-def _deploy(tokens: list[str], free: str | None) -> Deploy:
+def _target(command: str, tokens: list[str]) -> str:
+    """The environment of `to <env>`, which must end the tokens."""
+    if tokens[0].lower() != "to" or len(tokens) < 2:
+        raise _fail(command, f"Unexpected {' '.join(tokens)[:80]!r}; write 'to <env>'.")
+    _no_extra(command, tokens, 2)
+    return _token(command, tokens[1], _SYSTEM, "environment", lower=True)
+
+
+def _deploy(tokens: list[str], free: str | None) -> RequestApproval:
     system = _system("deploy", tokens[0]) if tokens else None
     version = _token("deploy", tokens[1], _VERSION, "version", False) if len(tokens) > 1 else None
-    environment = None
-    if len(tokens) > 2:
-        if tokens[2].lower() != "to" or len(tokens) < 4:
-            raise _fail("deploy", f"Unexpected {' '.join(tokens[2:])[:80]!r}; write 'to <env>'.")
-        environment = _token("deploy", tokens[3], _SYSTEM, "environment", lower=True)
-        _no_extra("deploy", tokens, 4)
-    return Deploy(system, version, environment, free)
+    environment = _target("deploy", tokens[2:]) if len(tokens) > 2 else None
+    return RequestApproval("deploy", system, version, environment, free)
+
+
+def _request(tokens: list[str], free: str | None) -> RequestApproval:
+    activity = _token("request", tokens[0], _SYSTEM, "activity", lower=True) if tokens else None
+    system = _system("request", tokens[1]) if len(tokens) > 1 else None
+    rest = tokens[2:]
+    version = environment = None
+    if rest and rest[0].lower() != "to":
+        version = _token("request", rest[0], _VERSION, "version", False)
+        rest = rest[1:]
+    if rest:
+        environment = _target("request", rest)
+    return RequestApproval(activity, system, version, environment, free)
 
 
 def _incident(tokens: list[str], free: str | None) -> OpenIncident | CloseIncident:
@@ -207,16 +236,18 @@ def _cancel(tokens: list[str], free: str | None) -> CancelRequest:
 
 
 def _help(tokens: list[str], free: str | None) -> Help:
+    """`help`, `help <command>`, or `help <system>` (which the shell looks up in the policy)."""
     if not tokens:
         return Help()
     topic = tokens[0].lower()
-    if len(tokens) > 1 or free is not None or topic not in USAGE:
+    if len(tokens) > 1 or free is not None or not (topic in USAGE or _SYSTEM.match(topic)):
         raise _fail("help", f"There is no help on {' '.join(tokens)[:80]!r}.")
     return Help(topic)
 
 
 PARSERS: dict[str, Callable[[list[str], str | None], ParsedCommand]] = {
     "deploy": _deploy,
+    "request": _request,
     "incident": _incident,
     "review": _one_system("review"),
     "reviews": _bare("reviews", ListReviews()),
@@ -249,6 +280,6 @@ def parse(text: str) -> ParsedCommand:
 
 def help_text(topic: str | None = None) -> str:
     """Every command with one line each, or one command's usage and purpose."""
-    if topic is not None:
+    if topic is not None and topic in USAGE:
         return f"{USAGE[topic]}\n{EXPLAIN[topic]}"
     return "\n".join(f"{USAGE[name]}\n    {EXPLAIN[name]}" for name in USAGE)

@@ -16,7 +16,7 @@ from workflows.machine_types import Denial, Problem, Refusal, Step
 from workflows.model import SYSTEM_ACTOR, Actor, ApprovalRequest
 from workflows.policy import Policy
 from workflows.times import readable_time
-from workflows.wording import names, outcome_text
+from workflows.wording import activity_on, frozen_text, names, outcome_text
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,10 @@ Handler = Callable[[Context], Step]
 
 def eligible_approvers(state: ApprovalRequest, policy: Policy) -> tuple[str, ...]:
     """Who may decide now: the current Accountable members, and the backup once escalated."""
-    people = accountable_people(policy, state.system, "deploy")
+    people = accountable_people(policy, state.system, state.activity)
     if state.escalated:
-        people += tuple(p for p in backup_people(policy, state.system, "deploy") if p not in people)
+        backups = backup_people(policy, state.system, state.activity)
+        people += tuple(p for p in backups if p not in people)
     return people
 
 
@@ -67,7 +68,7 @@ def not_requester(ctx: Context) -> Refusal | None:
     if ctx.actor.person is not None and ctx.actor.person in ctx.state.requesters():
         return Refusal(
             Denial.SELF_APPROVAL,
-            "You asked for this deployment, so you cannot decide it yourself; "
+            "You asked for this, so you cannot decide it yourself; "
             "another Accountable person has to.",
         )
     return None
@@ -76,25 +77,28 @@ def not_requester(ctx: Context) -> Refusal | None:
 def is_approver(ctx: Context) -> Refusal | None:
     if ctx.actor.person in eligible_approvers(ctx.state, ctx.policy):
         return None
-    raci = raci_for(ctx.policy, ctx.state.system, "deploy")
-    members = names(ctx.policy, eligible_approvers(ctx.state, ctx.policy))
+    state = ctx.state
+    raci = raci_for(ctx.policy, state.system, state.activity)
+    members = names(ctx.policy, eligible_approvers(state, ctx.policy))
     who = (
         f"the {raci.accountable} role ({members})"
         if raci
-        else "nobody: the system is no longer in the policy"
+        else "nobody: the policy no longer has this activity"
     )
     return Refusal(
         Denial.NOT_ACCOUNTABLE,
-        f"Only the Accountable for deploying {ctx.state.system} can decide this request: {who}.",
+        f"Only the Accountable for {activity_on(state.activity, state.system)} can decide "
+        f"this request: {who}.",
     )
 
 
 def is_consulted(ctx: Context) -> Refusal | None:
-    if ctx.actor.person in consulted_people(ctx.policy, ctx.state.system, "deploy"):
+    state = ctx.state
+    if ctx.actor.person in consulted_people(ctx.policy, state.system, state.activity):
         return None
     return Refusal(
         Denial.NOT_CONSULTED,
-        f"You are not among the people Consulted on deploying {ctx.state.system}.",
+        f"You are not among the people Consulted on {activity_on(state.activity, state.system)}.",
     )
 
 
@@ -122,10 +126,9 @@ def current_revision(ctx: Context) -> Refusal | None:
 
 def not_frozen(ctx: Context) -> Refusal | None:
     if ctx.state.frozen_by:
+        state = ctx.state
         return Refusal(
-            Denial.FROZEN,
-            f"Deployments of {ctx.state.system} are frozen while incident "
-            f"{ctx.state.frozen_by} is open.",
+            Denial.FROZEN, frozen_text(state.activity, state.system, ctx.state.frozen_by) + "."
         )
     return None
 

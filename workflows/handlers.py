@@ -14,12 +14,13 @@ from workflows.wording import describe, display_name, names, outcome_text, tally
 
 
 def request_event(ctx: Context, action: str, **data: object) -> AuditEvent:
+    """An entry about the request; every one names the activity it is about."""
     return AuditEvent(
         action=action,
         subject_type="request",
         subject_id=ctx.state.id,
         actor=ctx.actor,
-        data=data,
+        data={"activity": ctx.state.activity, **data},
     )
 
 
@@ -28,7 +29,7 @@ def _tell_requester(state: ApprovalRequest, text: str) -> Notify:
 
 
 def _tell_informed(state: ApprovalRequest, policy: Policy, text: str) -> tuple[Notify, ...]:
-    informed = informed_of(policy, state.system, "deploy")
+    informed = informed_of(policy, state.system, state.activity)
     return tuple(
         Notify(request_id=state.id, text=text, to=Target(channel=c)) for c in informed.channels
     ) + tuple(Notify(request_id=state.id, text=text, to=Target(person=p)) for p in informed.people)
@@ -46,9 +47,11 @@ def _finish(ctx: Context, new: ApprovalRequest, event: AuditEvent, code: str) ->
 
 
 def _rules(ctx: Context) -> TierRules | None:
-    """The system's rules now; None once the policy no longer lists it."""
+    """The activity's rules now; None once the policy no longer lists its system."""
     system = ctx.state.system
-    return ctx.policy.rules_for(system) if system in ctx.policy.systems else None
+    if system not in ctx.policy.systems:
+        return None
+    return ctx.policy.rules_for(system, ctx.state.activity)
 
 
 def _vote(ctx: Context) -> Vote:
@@ -128,7 +131,7 @@ def expire(ctx: Context) -> Step:
 
 def escalate(ctx: Context) -> Step:
     state = ctx.state
-    backups = backup_people(ctx.policy, state.system, "deploy")
+    backups = backup_people(ctx.policy, state.system, state.activity)
     # The escalation is itself the chase, so the reminder pace starts again from here.
     rules = _rules(ctx)
     remind_at = ctx.now + rules.remind_after if rules else state.remind_at
@@ -176,7 +179,9 @@ def tick(ctx: Context) -> Step:
 def freeze(ctx: Context) -> Step:
     """Approval waits for the incident; the cards say so, and lose nothing already given."""
     incident = getattr(ctx.command, "incident_id", "")
-    if ctx.state.frozen_by == incident:
+    if ctx.state.frozen_by == incident or not ctx.policy.freezes(
+        ctx.state.system, ctx.state.activity
+    ):
         return ignore(ctx)
     new = ctx.state.model_copy(update={"frozen_by": incident, "revision": ctx.state.revision + 1})
     event = request_event(ctx, "frozen", incident=incident)

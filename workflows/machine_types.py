@@ -18,6 +18,7 @@ class Denial(StrEnum):
     NOT_CONSULTED = "not-consulted"
     SELF_APPROVAL = "self-approval"
     NOT_REQUESTER = "not-requester"
+    NOT_RESPONSIBLE = "not-responsible"
     DECIDED = "decided"
     STALE = "stale"
     CONSULTATION_PENDING = "consultation-pending"
@@ -31,7 +32,9 @@ class Problem(StrEnum):
     REASON_REQUIRED = "reason-required"
     COMMENT_REQUIRED = "comment-required"
     UNKNOWN_SYSTEM = "unknown-system"
-    NO_DEPLOY_RACI = "no-deploy-raci"
+    UNKNOWN_ACTIVITY = "unknown-activity"
+    VERSION_REQUIRED = "version-required"
+    NO_APPROVER = "no-approver"
     DUPLICATE_ID = "duplicate-id"
     UNKNOWN_REQUEST = "unknown-request"
 

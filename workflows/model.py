@@ -56,14 +56,17 @@ class Vote(_Frozen):
 
 
 class ApprovalRequest(_Frozen):
-    """A deployment approval and everything pinned when it was opened.
+    """An approval of one activity on one system, and everything pinned when it was opened.
 
-    `revision` grows with every change a card shows, so a button from an older card is stale.
+    `activity` is a key of the system's RACI (`deploy` for requests stored before activities
+    had names). `revision` grows with every change a card shows, so a button from an older
+    card is stale.
     """
 
     id: str
     system: str
-    version: str
+    activity: str = "deploy"
+    version: str | None = None
     environment: str | None = None
     reason: str | None = None
     requester: Actor

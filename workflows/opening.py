@@ -1,4 +1,4 @@
-"""Opening a deployment approval: pin the policy's rules and ask the right people; pure."""
+"""Opening an approval of one activity: who may ask, the pinned rules, who is asked; pure."""
 
 from __future__ import annotations
 
@@ -6,62 +6,78 @@ from datetime import datetime
 
 from workflows.commands import OpenRequest
 from workflows.effects import Audience, Effect, PostCard, Target
-from workflows.inventory import accountable_people, consulted_people, informed_of, raci_for
+from workflows.inventory import (
+    accountable_people,
+    backup_people,
+    consulted_people,
+    informed_of,
+    raci_for,
+    responsible_people,
+)
 from workflows.ledger import AuditEvent, format_time
 from workflows.machine_types import Denial, Outcome, Problem, Step
 from workflows.model import ApprovalRequest
-from workflows.policy import Policy
-from workflows.wording import describe, names
+from workflows.policy import DEPLOY, Policy
+from workflows.wording import (
+    activity_on,
+    describe,
+    frozen_text,
+    names,
+    subject,
+    unknown_activity,
+)
 
 
 def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: str) -> Step:
     """A new pending request, its cards to Accountable and Consulted, its Informed posts."""
-    if command.system not in policy.systems:
-        known = ", ".join(sorted(policy.systems)) or "none"
-        return Step.unchanged(
-            None,
-            Outcome(
-                False,
-                Problem.UNKNOWN_SYSTEM,
-                f"There is no AI system '{command.system}' in the inventory. Known: {known}.",
-            ),
-        )
-    if raci_for(policy, command.system, "deploy") is None:
-        return Step.unchanged(
-            None,
-            Outcome(
-                False,
-                Problem.NO_DEPLOY_RACI,
-                f"The policy names no one Accountable for deploying {command.system}.",
-            ),
-        )
-    if command.frozen_by:
-        # Refused, and recorded: asking to deploy during an incident is worth an audit line.
-        event = AuditEvent(
-            action="denied",
-            subject_type="request",
-            subject_id=command.request_id,
-            actor=command.actor,
-            data={
-                "attempted": "open",
-                "reason": Denial.FROZEN.value,
-                "incident": command.frozen_by,
-            },
-        )
+    problem = _cannot_open(command, policy)
+    if problem is not None:
+        return Step.unchanged(None, problem)
+    system, activity = command.system, command.activity
+    asker = command.on_behalf_of or command.actor.person
+    responsible = responsible_people(policy, system, activity)
+    if asker is None or asker not in responsible:
+        raci = raci_for(policy, system, activity)
+        roles = ", ".join(raci.responsible) if raci else "nobody"
         message = (
-            f"Deployments of {command.system} are frozen while incident {command.frozen_by} is "
-            "open; ask again once it is closed."
+            f"Only the Responsible for {activity_on(activity, system)} may ask for it: "
+            f"{roles} ({names(policy, responsible)})."
         )
-        return Step(None, (), (event,), Outcome(False, Denial.FROZEN, message))
-    rules = policy.rules_for(command.system)
+        return _denied(command, Denial.NOT_RESPONSIBLE, message)
+    if command.frozen_by and policy.freezes(system, activity):
+        message = (
+            f"{frozen_text(activity, system, command.frozen_by)}; ask again once it is closed."
+        )
+        return _denied(command, Denial.FROZEN, message, incident=command.frozen_by)
+    rules = policy.rules_for(system, activity)
     requesters = {command.actor.person, command.on_behalf_of}
-    approvers = tuple(p for p in accountable_people(policy, command.system, "deploy"))
-    consulted = tuple(
-        p for p in consulted_people(policy, command.system, "deploy") if p not in requesters
+    deciders = tuple(p for p in accountable_people(policy, system, activity) if p not in requesters)
+    backups = tuple(
+        p
+        for p in backup_people(policy, system, activity)
+        if p not in requesters and p not in deciders
     )
+    # Never open a request nobody can decide: when the asker is one of too few Accountable
+    # people, the role's backup is asked at once; without enough backup, nothing is opened.
+    routed = len(deciders) < rules.quorum
+    if routed and len(deciders) + len(backups) < rules.quorum:
+        return Step.unchanged(
+            None,
+            Outcome(
+                False,
+                Problem.NO_APPROVER,
+                f"Nobody but you could approve {subject(activity, system, None, None)}: it "
+                f"needs {rules.quorum} approval(s) from people other than the requester, and "
+                f"the Accountable and their backup hold only {len(deciders) + len(backups)}. "
+                "Ask your AI governance lead to add someone to the policy.",
+            ),
+        )
+    asked = deciders + backups if routed else deciders
+    consulted = tuple(p for p in consulted_people(policy, system, activity) if p not in requesters)
     state = ApprovalRequest(
         id=command.request_id,
-        system=command.system,
+        system=system,
+        activity=activity,
         version=command.version,
         environment=command.environment,
         reason=(command.reason or "").strip() or None,
@@ -76,13 +92,13 @@ def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: st
         remind_at=now + rules.remind_after,
         escalate_at=now + rules.escalate_after if rules.escalate_after else None,
         expires_at=now + rules.expire_after,
+        escalated=routed,
     )
-    informed = informed_of(policy, command.system, "deploy")
+    informed = informed_of(policy, system, activity)
     effects: tuple[Effect, ...] = (
         *(
             PostCard(request_id=state.id, audience=Audience.APPROVER, to=Target(person=p))
-            for p in approvers
-            if p not in requesters
+            for p in asked
         ),
         *(
             PostCard(request_id=state.id, audience=Audience.CONSULTED, to=Target(person=p))
@@ -103,6 +119,7 @@ def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: st
         subject_id=state.id,
         actor=command.actor,
         data={
+            "activity": state.activity,
             "system": state.system,
             "version": state.version,
             "environment": state.environment,
@@ -111,15 +128,58 @@ def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: st
             "quorum": state.quorum,
             "consult_first": state.consult_first,
             "consulted": list(consulted),
+            "asked": list(asked),
             "expires_at": format_time(state.expires_at),
         },
     )
-    deciders = tuple(p for p in approvers if p not in requesters)
-    message = f"{describe(state)} is open; asked {names(policy, deciders)} to approve"
+    message = f"{describe(state)} is open; asked {names(policy, asked)} to approve"
     message += f" ({state.quorum} needed)."
-    if len(deciders) < state.quorum:
+    if routed:
         message += (
-            f" Only {len(deciders)} Accountable people besides you can approve, so it needs "
-            "the backup after escalation."
+            f" Too few Accountable people besides you can approve, so the backup "
+            f"({names(policy, backups)}) was asked at once."
         )
     return Step(state, effects, (event,), Outcome(True, "opened", message))
+
+
+def _cannot_open(command: OpenRequest, policy: Policy) -> Outcome | None:
+    """Input that names nothing the policy knows: answered, not audited."""
+    system = policy.systems.get(command.system)
+    if system is None:
+        known = ", ".join(sorted(policy.systems)) or "none"
+        return Outcome(
+            False,
+            Problem.UNKNOWN_SYSTEM,
+            f"There is no AI system '{command.system}' in the inventory. Known: {known}.",
+        )
+    if command.activity not in system.approval_activities:
+        return Outcome(
+            False,
+            Problem.UNKNOWN_ACTIVITY,
+            unknown_activity(policy, command.system, command.activity),
+        )
+    if command.activity == DEPLOY and not command.version:
+        return Outcome(
+            False,
+            Problem.VERSION_REQUIRED,
+            f"Name the version to deploy: deploy {command.system} <version>.",
+        )
+    return None
+
+
+def _denied(command: OpenRequest, code: Denial, message: str, **data: str) -> Step:
+    """A refused request is recorded: asking without the right is worth an audit line."""
+    event = AuditEvent(
+        action="denied",
+        subject_type="request",
+        subject_id=command.request_id,
+        actor=command.actor,
+        data={
+            "attempted": "open",
+            "reason": code.value,
+            "activity": command.activity,
+            "system": command.system,
+            **data,
+        },
+    )
+    return Step(None, (), (event,), Outcome(False, code, message))

@@ -12,7 +12,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from workflows.durations import format_duration, parse_duration
 
-ACTIVITIES = ("deploy", "risk-review", "incident")
+DEPLOY = "deploy"
+# Keys under a system's `raci` with a behaviour of their own; every other key is an approval
+# activity with the lifecycle of `deploy`.
+RESERVED_ACTIVITIES = ("risk-review", "incident")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
@@ -87,6 +90,17 @@ class TierOverrides(_Model):
     consult_within: Duration | None = None
 
 
+class ActivityOverrides(_Model):
+    """One approval activity's exceptions to its system's rules (which win over its tier's)."""
+
+    quorum: int | None = Field(default=None, ge=1, le=20)
+    consult_first: bool | None = None
+    remind_after: Duration | None = None
+    escalate_after: Duration | None = None
+    expire_after: Duration | None = None
+    consult_within: Duration | None = None
+
+
 class Incidents(_Model):
     """Where incident channels are made."""
 
@@ -122,13 +136,17 @@ class ActivityRaci(_Model):
     """Who is Responsible, Accountable, Consulted and Informed for one activity.
 
     Responsible and Consulted name roles or people; Accountable names exactly one role;
-    Informed names channels (`#name`), roles or people.
+    Informed names channels (`#name`), roles or people. An approval activity may override its
+    system's rules and say whether an open incident on the system freezes it (unset: only
+    `deploy` is frozen).
     """
 
     responsible: tuple[Name, ...]
     accountable: Name
     consulted: tuple[Name, ...] = ()
     informed: tuple[str, ...] = ()
+    overrides: ActivityOverrides = ActivityOverrides()
+    incident_freezes: bool | None = None
 
 
 class System(_Model):
@@ -140,7 +158,13 @@ class System(_Model):
     runbook: str | None = None
     data: tuple[str, ...] = ()
     overrides: TierOverrides = TierOverrides()
-    raci: dict[Literal["deploy", "risk-review", "incident"], ActivityRaci]
+    raci: dict[Name, ActivityRaci]
+
+    @property
+    def approval_activities(self) -> tuple[str, ...]:
+        """The activities one may ask approval for, `deploy` first, then in file order."""
+        names = [a for a in self.raci if a not in RESERVED_ACTIVITIES]
+        return tuple(sorted(names, key=lambda a: a != DEPLOY))
 
 
 class Policy(_Model):
@@ -156,9 +180,21 @@ class Policy(_Model):
     reviews: ReviewSettings = ReviewSettings()
     systems: dict[Name, System]
 
-    def rules_for(self, system_id: str) -> TierRules:
-        """The tier rules of a system with its overrides applied."""
+    def rules_for(self, system_id: str, activity: str | None = None) -> TierRules:
+        """The tier rules of a system, with its overrides and then the activity's applied."""
         system = self.systems[system_id]
-        base = self.tiers[system.tier]
-        changes = system.overrides.model_dump(exclude_none=True)
-        return base.model_copy(update={k: getattr(system.overrides, k) for k in changes})
+        rules = self.tiers[system.tier]
+        raci = system.raci.get(activity) if activity is not None else None
+        for overrides in (system.overrides, raci.overrides if raci else None):
+            if overrides is not None:
+                changes = overrides.model_dump(exclude_none=True)
+                rules = rules.model_copy(update={k: getattr(overrides, k) for k in changes})
+        return rules
+
+    def freezes(self, system_id: str, activity: str) -> bool:
+        """Whether an open incident on the system holds approvals of this activity."""
+        system = self.systems.get(system_id)
+        raci = system.raci.get(activity) if system is not None else None
+        if raci is None or raci.incident_freezes is None:
+            return activity == DEPLOY
+        return raci.incident_freezes

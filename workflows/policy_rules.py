@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from workflows.policy import Policy
+from workflows.inventory import people_of
+from workflows.policy import RESERVED_ACTIVITIES, Policy
 
 Path = tuple[str | int, ...]
 Finding = tuple[Path, str]
@@ -43,18 +44,72 @@ def _raci_names(policy: Policy) -> Iterator[Finding]:
 
 
 def _quorum(policy: Policy) -> Iterator[Finding]:
+    """Every approval activity can reach its quorum of distinct Accountable people."""
     for system_id, system in policy.systems.items():
-        raci = system.raci.get("deploy")
-        if raci is None or system.tier not in policy.tiers or raci.accountable not in policy.roles:
+        if system.tier not in policy.tiers:
             continue
-        quorum = policy.rules_for(system_id).quorum
-        members = len(policy.roles[raci.accountable].members)
-        if members < quorum:
-            yield (
-                ("systems", system_id, "raci", "deploy", "accountable"),
-                f"the Accountable role '{raci.accountable}' has {members} member(s) but "
-                f"{system_id} needs a quorum of {quorum}",
-            )
+        for activity in system.approval_activities:
+            raci = system.raci[activity]
+            if raci.accountable not in policy.roles:
+                continue
+            quorum = policy.rules_for(system_id, activity).quorum
+            members = len(set(policy.roles[raci.accountable].members))
+            if 0 < members < quorum:
+                yield (
+                    ("systems", system_id, "raci", activity, "accountable"),
+                    f"the Accountable role '{raci.accountable}' has {members} member(s) but "
+                    f"{system_id} needs a quorum of {quorum} for {activity}",
+                )
+
+
+def _empty_accountable(policy: Policy) -> Iterator[Finding]:
+    """An Accountable role nobody is in leaves every request of its activity unanswered."""
+    for system_id, system in policy.systems.items():
+        for activity, raci in system.raci.items():
+            role = policy.roles.get(raci.accountable)
+            if role is not None and not role.members:
+                yield (
+                    ("systems", system_id, "raci", activity, "accountable"),
+                    f"the Accountable role '{raci.accountable}' has no members",
+                )
+
+
+def _asker_can_be_approved(policy: Policy) -> Iterator[Finding]:
+    """Whoever may ask leaves enough other people to approve, counting the backup."""
+    for system_id, system in policy.systems.items():
+        if system.tier not in policy.tiers:
+            continue
+        for activity in system.approval_activities:
+            raci = system.raci[activity]
+            role = policy.roles.get(raci.accountable)
+            if role is None or not role.members:
+                continue
+            quorum = policy.rules_for(system_id, activity).quorum
+            approvers = set(people_of(policy, (raci.accountable, *role.backup)))
+            for person in people_of(policy, raci.responsible):
+                others = len(approvers - {person})
+                if person in approvers and others < quorum:
+                    yield (
+                        ("systems", system_id, "raci", activity, "responsible"),
+                        f"when {person} asks for {activity} on {system_id}, only {others} "
+                        f"other Accountable or backup people can approve but the quorum is "
+                        f"{quorum}; add a member or a backup to '{raci.accountable}'",
+                    )
+
+
+def _activity_settings(policy: Policy) -> Iterator[Finding]:
+    """Overrides and incident freezing mean something only for approval activities."""
+    for system_id, system in policy.systems.items():
+        for activity in RESERVED_ACTIVITIES:
+            raci = system.raci.get(activity)
+            if raci is None:
+                continue
+            for field in ("overrides", "incident_freezes"):
+                if field in raci.model_fields_set:
+                    yield (
+                        ("systems", system_id, "raci", activity, field),
+                        f"'{field}' applies to approval activities, not to {activity}",
+                    )
 
 
 def _systems(policy: Policy) -> Iterator[Finding]:
@@ -75,6 +130,12 @@ def _roles(policy: Policy) -> Iterator[Finding]:
         for index, member in enumerate(role.members):
             if member not in policy.people:
                 yield ("roles", role_id, "members", index), f"unknown person '{member}'"
+            elif member in role.members[:index]:
+                # A quorum counts distinct people: a repeat would look like a second approver.
+                yield (
+                    ("roles", role_id, "members", index),
+                    f"'{member}' is listed twice; a person counts once towards a quorum",
+                )
         for index, backup in enumerate(role.backup):
             if backup not in policy.people and backup not in policy.roles:
                 yield ("roles", role_id, "backup", index), f"unknown role or person '{backup}'"
@@ -107,6 +168,9 @@ def _timezone(policy: Policy) -> Iterator[Finding]:
 RULES: tuple[Callable[[Policy], Iterator[Finding]], ...] = (
     _raci_names,
     _quorum,
+    _empty_accountable,
+    _asker_can_be_approved,
+    _activity_settings,
     _systems,
     _roles,
     _unique_people,

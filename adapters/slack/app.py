@@ -22,29 +22,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.port import RefusalCounter, ServiceUnavailable
 from adapters.shell import ChatShell, answer_text_command, private_note
-from adapters.slack.actions import ButtonPress, NotOurs, dig, read_button_press, text_at
+from adapters.slack.actions import ButtonPress, NotOurs, read_button_press, text_at
 from adapters.slack.blocks import escape
-from adapters.slack.forms import (
-    DEPLOY_FORM,
-    REASON_FORM,
-    deploy_form,
-    form_value,
-    press_from_form,
-    reason_form,
-)
+from adapters.slack.forms import REASON_FORM, press_from_form, reason_form
 from adapters.slack.gate import SignedRequest, slack_gate
 from adapters.slack.identity import SlackIdentity
+from adapters.slack.request_form import add_request_form, open_request_form
 from adapters.slack.review_listeners import ReviewShell, add_review_form, answer_review_command
 from adapters.slack.shape import Triage, triage
 from adapters.slack.signing import SigningSecrets
-from workflows.commands import Answer, OpenRequest
-from workflows.grammar import (
-    Deploy,
-    GrammarError,
-    ListReviews,
-    Review,
-    parse,
-)
+from workflows.commands import Answer
+from workflows.grammar import GrammarError, ListReviews, RequestApproval, Review, parse
 
 log = logging.getLogger("signoff.slack")
 
@@ -75,6 +63,7 @@ def build_bolt(
         return BoltResponse(status=400, body="")
 
     add_review_form(bolt, identity, reviews)
+    add_request_form(bolt, identity, shell)
 
     @bolt.command("/signoff")
     async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
@@ -92,19 +81,18 @@ def build_bolt(
             await ack(text=escape(reply))
             return
         match parsed:
-            case Deploy():
+            case RequestApproval():
                 await ack()
-                trigger = text_at(command, "trigger_id")
-                if trigger:
-                    form = deploy_form(shell.policy(), parsed.system, parsed.version)
-                    await _quietly(client.views_open(trigger_id=trigger, view=form))
+                if trigger := text_at(command, "trigger_id"):
+                    await open_request_form(client, trigger, shell, parsed)
             case Review() | ListReviews():
                 trigger = text_at(command, "trigger_id")
                 await answer_review_command(parsed, trigger, ack, client, reviews)
             case _:
                 await ack(text="That command is not available in this version of Signoff yet.")
 
-    @bolt.action({"action_id": re.compile(r"^signoff\.")})
+    # Buttons on cards; the request form's own actions have listeners of their own.
+    @bolt.action({"action_id": re.compile(r"^signoff\.(?!form\.)")})
     async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         press = read_button_press(body)
@@ -115,41 +103,6 @@ def build_bolt(
             await _quietly(client.views_open(trigger_id=press.trigger_id, view=reason_form(press)))
             return
         await _answer(press, None, client)
-
-    @bolt.view(DEPLOY_FORM)
-    async def on_deploy_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        values = dig(body, "view", "state", "values")
-        system = form_value(values, "system")
-        text = f"deploy {system} {form_value(values, 'version')}"
-        if environment := form_value(values, "environment"):
-            text += f" to {environment}"
-        if reason := form_value(values, "reason"):
-            text += f" -- {reason}"
-        try:
-            parsed = parse(text)
-        except GrammarError as error:
-            await ack(response_action="errors", errors={"version": error.message[:150]})
-            return
-        await ack()
-        user_id = text_at(body, "user", "id")
-        if not (isinstance(parsed, Deploy) and parsed.system and parsed.version and user_id):
-            log.info("a deploy form without a user, system or version was ignored")
-            return
-        actor = await identity.actor(user_id, text_at(body, "user", "team_id") or None)
-        outcome = await shell.dispatch(
-            OpenRequest(
-                request_id=shell.new_request_id(),
-                actor=actor,
-                system=parsed.system,
-                version=parsed.version,
-                environment=parsed.environment,
-                reason=parsed.reason,
-            ),
-            None,
-        )
-        await _quietly(
-            client.chat_postMessage(channel=actor.platform_user_id, text=escape(outcome.message))
-        )
 
     @bolt.view(REASON_FORM)
     async def on_reason(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -22,14 +22,20 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from pydantic import ValidationError
 
-from adapters.shell import REQUEST_ID, ChatShell, answer_text_command, private_note
+from adapters.shell import (
+    REQUEST_ID,
+    ChatShell,
+    answer_text_command,
+    incomplete_request,
+    private_note,
+)
 from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card
 from adapters.teams.directory import ConversationRef, Directory
 from adapters.teams.identity import TeamsIdentity
 from adapters.teams.mris import UserMris, answerer_ids
 from workflows.cards import CardView
 from workflows.commands import Answer
-from workflows.grammar import Deploy, GrammarError, ListReviews, Review, help_text, parse
+from workflows.grammar import GrammarError, ListReviews, RequestApproval, Review, parse
 from workflows.model import Verdict
 
 log = logging.getLogger("signoff.teams")
@@ -75,8 +81,8 @@ class SignoffAgent(ActivityHandler):
         reply = await answer_text_command(self.shell, actor, parsed, delivery)
         if reply is None:
             match parsed:
-                case Deploy():
-                    reply = help_text("deploy")
+                case RequestApproval():
+                    reply = incomplete_request(parsed)
                 case Review() | ListReviews():
                     reply = NOT_IN_TEAMS
                 case _:

@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 from workflows.grammar import (
     CancelRequest,
     CloseIncident,
-    Deploy,
     GrammarError,
     Help,
     ListReviews,
     OpenIncident,
     ParsedCommand,
+    RequestApproval,
     Review,
     ShowRaci,
     ShowStatus,
@@ -25,17 +25,20 @@ from workflows.grammar import (
 GOOD: list[tuple[str, ParsedCommand]] = [
     (
         "deploy credit-scoring 2.3.1 to prod -- quarterly retrain",
-        Deploy("credit-scoring", "2.3.1", "prod", "quarterly retrain"),
+        RequestApproval("deploy", "credit-scoring", "2.3.1", "prod", "quarterly retrain"),
     ),
-    ("deploy credit-scoring 2.3.1", Deploy("credit-scoring", "2.3.1")),
+    ("deploy credit-scoring 2.3.1", RequestApproval("deploy", "credit-scoring", "2.3.1")),
     (
         "  DEPLOY  Credit-Scoring\t2.3.1+build.7  TO  Prod ",
-        Deploy("credit-scoring", "2.3.1+build.7", "prod"),
+        RequestApproval("deploy", "credit-scoring", "2.3.1+build.7", "prod"),
     ),
-    ("/signoff deploy doc-search v4 -- a -- b", Deploy("doc-search", "v4", None, "a -- b")),
-    ("signoff deploy doc-search v4 --", Deploy("doc-search", "v4")),
-    ("deploy", Deploy(None, None)),
-    ("deploy credit-scoring", Deploy("credit-scoring", None)),
+    (
+        "/signoff deploy doc-search v4 -- a -- b",
+        RequestApproval("deploy", "doc-search", "v4", None, "a -- b"),
+    ),
+    ("signoff deploy doc-search v4 --", RequestApproval("deploy", "doc-search", "v4")),
+    ("deploy", RequestApproval("deploy", None, None)),
+    ("deploy credit-scoring", RequestApproval("deploy", "credit-scoring", None)),
     (
         "incident credit-scoring sev2 scores drifting for new applicants",
         OpenIncident("credit-scoring", "sev2", "scores drifting for new applicants"),
@@ -56,6 +59,25 @@ GOOD: list[tuple[str, ParsedCommand]] = [
     ("", Help()),
     ("/signoff", Help()),
     ("help deploy", Help("deploy")),
+    ("help Credit-Scoring", Help("credit-scoring")),
+    (
+        "request data-access credit-scoring -- fraud study",
+        RequestApproval("data-access", "credit-scoring", None, None, "fraud study"),
+    ),
+    (
+        "request prompt-change support-bot v12 to prod",
+        RequestApproval("prompt-change", "support-bot", "v12", "prod"),
+    ),
+    (
+        "REQUEST Data-Access credit-scoring TO staging",
+        RequestApproval("data-access", "credit-scoring", None, "staging"),
+    ),
+    (
+        "request deploy credit-scoring 2.3.1",
+        RequestApproval("deploy", "credit-scoring", "2.3.1"),
+    ),
+    ("request", RequestApproval(None, None)),
+    ("request data-access", RequestApproval("data-access", None)),
 ]
 
 
@@ -67,6 +89,13 @@ def test_good_input(text: str, expected: ParsedCommand) -> None:
 def test_a_deploy_with_arguments_missing_is_incomplete() -> None:
     assert not parse("deploy credit-scoring").complete  # type: ignore[union-attr]
     assert parse("deploy credit-scoring 1").complete  # type: ignore[union-attr]
+
+
+def test_a_request_needs_its_activity_and_system_and_a_deployment_its_version() -> None:
+    assert not parse("request").complete  # type: ignore[union-attr]
+    assert not parse("request data-access").complete  # type: ignore[union-attr]
+    assert parse("request data-access credit-scoring").complete  # type: ignore[union-attr]
+    assert not parse("request deploy credit-scoring").complete  # type: ignore[union-attr]
 
 
 BAD: list[tuple[str, str]] = [
@@ -86,7 +115,12 @@ BAD: list[tuple[str, str]] = [
     ("cancel R1%00", "not a valid request id"),
     ("cancel ../R1", "not a valid request id"),
     ("approve R1; /signoff approve R2", "Unknown command 'approve'"),
-    ("help me", "no help on 'me'"),
+    ("help me please", "no help on 'me please'"),
+    ("help ../x", "no help on '../x'"),
+    ("request data-access credit-scoring 1 prod", "write 'to <env>'"),
+    ("request data-access credit-scoring to", "write 'to <env>'"),
+    ("request data-access credit-scoring to prod now", "Unexpected 'now'"),
+    ("request data/access credit-scoring", "not a valid activity"),
     ("deploy credit-scoring 1\x00", "invisible"),
     ("deploy prod\u202etxt 1", "invisible"),
     ("deploy cre\u200bdit 1", "invisible"),
@@ -110,7 +144,17 @@ def test_errors_carry_the_usage_line() -> None:
 
 def test_help_text_lists_every_command() -> None:
     text = help_text()
-    for word in ("deploy", "incident", "review", "reviews", "raci", "status", "cancel", "help"):
+    for word in (
+        "deploy",
+        "request",
+        "incident",
+        "review",
+        "reviews",
+        "raci",
+        "status",
+        "cancel",
+        "help",
+    ):
         assert f"\n{word}" in "\n" + text
     assert help_text("raci").startswith("raci <system>\n")
 
