@@ -35,6 +35,12 @@ class Metrics:
             r, "signoff_outbox_retried", "Deliveries to retry, by reason.", "platform", "reason"
         )
         self.dead = _counter(r, "signoff_outbox_dead_lettered", "Messages given up on.", "platform")
+        self.sweep_failures = _counter(
+            r,
+            "signoff_sweep_failures",
+            "Items a sweep skipped because they failed, by stage; the rest went on.",
+            "stage",
+        )
         self.pending = Gauge(
             "signoff_outbox_pending", "Messages waiting to be delivered.", registry=r
         )

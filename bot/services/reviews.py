@@ -9,7 +9,7 @@ not at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -78,11 +78,14 @@ class ReviewService:
             await tx.record(steps)
         return len(claimed)
 
-    async def schedule_missing(self, now: datetime) -> int:
-        """Give every system of the policy without an open review its first one."""
+    async def schedule_missing(self, now: datetime, only: Collection[str] | None = None) -> int:
+        """Give every system of the policy (or `only` these) without an open review its first."""
         async with self.uow.command("review-scheduling", now) as tx:
             have = await systems_with_open_reviews(tx.conn)
-            missing = [s for s in sorted(tx.policy.systems) if s not in have]
+            wanted = sorted(
+                tx.policy.systems if only is None else set(only) & set(tx.policy.systems)
+            )
+            missing = [s for s in wanted if s not in have]
             planned = [
                 schedule_review(new_review_id(), system, tx.policy, now, now) for system in missing
             ]
