@@ -33,6 +33,8 @@ class SlackStandIn:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     channels_by_name: dict[str, str] = field(default_factory=dict)
     uninvitable: dict[str, str] = field(default_factory=dict)  # user -> the error invites get
+    # The workspace the app is installed in, as `auth.test` tells it.
+    team_id: str = "T0ACME"
     _scripted: dict[str, deque[tuple[int, dict[str, Any], dict[str, str]]]] = field(
         default_factory=lambda: defaultdict(deque)
     )
@@ -64,14 +66,15 @@ class SlackStandIn:
         """The `ts` this stand-in gave a posted message."""
         return f"{1_700_000_000 + self.called('chat.postMessage').index(card) + 1}.000100"
 
-    def press(self, user: str, card: Call, action: str) -> dict[str, Any]:
-        """The `block_actions` payload Slack sends when `user` presses `action` on `card`."""
+    def press(self, user: str, card: Call, action: str, team: str = "T0ACME") -> dict[str, Any]:
+        """The `block_actions` payload Slack sends when `user` of workspace `team` presses
+        `action` on `card`."""
         actions = next(b for b in card.args["blocks"] if b["type"] == "actions")
         button = next(e for e in actions["elements"] if e["action_id"] == f"signoff.{action}")
         return {
             "type": "block_actions",
-            "user": {"id": user, "team_id": "T0ACME"},
-            "team": {"id": "T0ACME"},
+            "user": {"id": user, "team_id": team},
+            "team": {"id": team},
             "trigger_id": f"trigger-{user}",
             "container": {
                 "type": "message",
@@ -190,5 +193,5 @@ class SlackStandIn:
         if method in ("conversations.setTopic", "conversations.setPurpose", "pins.add"):
             return {"ok": True}
         if method == "auth.test":
-            return {"ok": True, "user_id": "U0SIGNOFF", "team_id": "T0ACME"}
+            return {"ok": True, "user_id": "U0SIGNOFF", "team_id": self.team_id}
         return {"ok": False, "error": "unknown_method"}

@@ -6,10 +6,12 @@ as Slack would, signing every request.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import aiohttp
@@ -32,6 +34,7 @@ class SlackWorld:
     h: Harness
     standin: SlackStandIn
     client: TestClient[web.Request, web.Application]
+    _triggers: Iterator[int] = field(default_factory=itertools.count)
 
     async def post(self, body: bytes) -> aiohttp.ClientResponse:
         stamp = str(int(time.time()))
@@ -42,30 +45,35 @@ class SlackWorld:
         }
         return await self.client.post("/slack/events", data=body, headers=headers)
 
-    async def command(self, user: str, text: str) -> str:
-        body = urlencode(
-            {
-                "command": "/signoff",
-                "text": text,
-                "user_id": user,
-                "team_id": "T0ACME",
-                "channel_id": "C0WORK",
-                "trigger_id": "1.2.3",
-                "response_url": "http://unused/",
-            }
-        ).encode()
-        response = await self.post(body)
+    async def command(self, user: str, text: str, team: str = "T0ACME") -> str:
+        """What `user` of workspace `team` is shown after typing `/signoff text`."""
+        response = await self.post(self.command_body(user, text, team))
         assert response.status == 200
         # A text-only ack is answered as plain text, which Slack shows only to the sender.
         assert response.content_type == "text/plain"
         return await response.text()
 
-    async def click(self, user: str, card: Call, action: str) -> int:
-        response = await self.post(self.click_body(user, card, action))
+    def command_body(self, user: str, text: str, team: str = "T0ACME") -> bytes:
+        """One invocation of the command: each has its own `trigger_id`, as in Slack."""
+        return urlencode(
+            {
+                "command": "/signoff",
+                "text": text,
+                "user_id": user,
+                "team_id": team,
+                "channel_id": "C0WORK",
+                "trigger_id": f"{next(self._triggers)}.2.3",
+                "response_url": "http://unused/",
+            }
+        ).encode()
+
+    async def click(self, user: str, card: Call, action: str, team: str = "T0ACME") -> int:
+        response = await self.post(self.click_body(user, card, action, team))
         return response.status
 
-    def click_body(self, user: str, card: Call, action: str) -> bytes:
-        return urlencode({"payload": json.dumps(self.standin.press(user, card, action))}).encode()
+    def click_body(self, user: str, card: Call, action: str, team: str = "T0ACME") -> bytes:
+        press = self.standin.press(user, card, action, team)
+        return urlencode({"payload": json.dumps(press)}).encode()
 
     def ts_of(self, card: Call) -> str:
         return self.standin.ts_of(card)
@@ -74,14 +82,21 @@ class SlackWorld:
         return self.standin.card_for(dm)
 
 
-@pytest.fixture
-async def world(engine: AsyncEngine) -> AsyncIterator[SlackWorld]:
-    standin = SlackStandIn()
+@contextlib.asynccontextmanager
+async def slack_world(engine: AsyncEngine, standin: SlackStandIn) -> AsyncIterator[SlackWorld]:
+    """Our app over HTTP, in front of `standin` as its Slack."""
     async with TestServer(standin.app()) as api, aiohttp.ClientSession() as session:
         web_client = make_client("xoxb-flow", str(api.make_url("/api/")), session)
         h = Harness(engine, chat=SlackChat(web_client))  # type: ignore[arg-type]
         app = web.Application()
         secrets = SigningSecrets(SECRET.encode())
-        add_slack_events(app, secrets, web_client, h.runtime(), "T0ACME")
+        # No team given: the installation's workspace is learned from auth.test at start-up.
+        add_slack_events(app, secrets, web_client, h.runtime())
         async with TestClient(TestServer(app)) as client:
             yield SlackWorld(h, standin, client)
+
+
+@pytest.fixture
+async def world(engine: AsyncEngine) -> AsyncIterator[SlackWorld]:
+    async with slack_world(engine, SlackStandIn()) as made:
+        yield made

@@ -24,6 +24,7 @@ class Denial(StrEnum):
     CONSULTATION_PENDING = "consultation-pending"
     FROZEN = "frozen"
     WRONG_LOCATION = "wrong-location"
+    OUTSIDE_ORGANISATION = "outside-organisation"
 
 
 class Problem(StrEnum):

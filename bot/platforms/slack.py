@@ -19,11 +19,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.app import build_bolt, slack_route
 from adapters.slack.chat import lookup_client, make_client
 from adapters.slack.identity import SlackIdentity
+from adapters.slack.outsiders import add_outsider_gate
 from adapters.slack.review_listeners import ReviewShell
 from adapters.slack.signing import SigningSecrets
 from bot.platforms.shells import chat_shell
 from bot.runtime import Mount, Runtime
 from bot.services.ids import new_review_id
+from bot.services.outsiders import OutsiderRefusals
 from bot.settings import Settings
 
 log = logging.getLogger("signoff.slack")
@@ -60,21 +62,43 @@ def add_slack_events(
     team_id: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> None:
-    """`POST /slack/events`: our gate, then bolt, then the services."""
-    bolt = slack_bolt(client, runtime, team_id)
+    """`POST /slack/events`: our gate, then bolt, then the services.
+
+    `team_id` is the installation's workspace when it is known beforehand; otherwise it is
+    learned from Slack at start-up.
+    """
+    bolt = slack_bolt(app, client, runtime, team_id)
     route = slack_route(bolt, secrets, clock, runtime.metrics.refusal_counter("slack"))
     app.router.add_post("/slack/events", route)
 
 
-def slack_bolt(client: AsyncWebClient, runtime: Runtime, team_id: str | None = None) -> AsyncApp:
-    """The bolt app with our listeners, shared by the HTTP route and Socket Mode."""
+def slack_bolt(
+    app: web.Application, client: AsyncWebClient, runtime: Runtime, team_id: str | None = None
+) -> AsyncApp:
+    """The bolt app with our listeners, shared by the HTTP route and Socket Mode.
+
+    The installation's workspace is learned from `auth.test` when `app` starts, so that
+    accounts of other workspaces are refused from the first request on.
+    """
     reviews = runtime.reviews
     shell = chat_shell(runtime)
     identity = SlackIdentity(lookup_client(client), shell.policy, team_id)
+
+    async def learn_team(_: web.Application) -> AsyncIterator[None]:
+        # In the background, like Socket Mode: start-up must not wait for an unreachable
+        # Slack. A request that comes first waits for the answer (or asks again).
+        learning = asyncio.create_task(identity.learn_team())
+        yield
+        learning.cancel()
+
+    app.cleanup_ctx.append(learn_team)
     review_shell = ReviewShell(
         reviews.handle, reviews.open_review, reviews.list_text, new_review_id, shell.policy
     )
-    return build_bolt(client, identity, shell, review_shell)
+    bolt = build_bolt(client, identity, shell, review_shell)
+    outsiders = OutsiderRefusals(runtime.service.uow)
+    add_outsider_gate(bolt, identity, outsiders.refuse)
+    return bolt
 
 
 def add_socket_mode(
@@ -82,8 +106,10 @@ def add_socket_mode(
 ) -> None:
     """Keeps a Socket Mode connection open while the application runs."""
 
+    bolt = slack_bolt(app, client, runtime)
+
     async def connection(_: web.Application) -> AsyncIterator[None]:
-        handler = AsyncSocketModeHandler(slack_bolt(client, runtime), app_token, web_client=client)
+        handler = AsyncSocketModeHandler(bolt, app_token, web_client=client)
         # In the background: the SDK retries an unreachable Slack forever, and health checks
         # and the relay must not wait for it.
         connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]

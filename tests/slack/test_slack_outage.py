@@ -29,7 +29,12 @@ async def test_dur_10_a_command_while_the_database_is_down_is_a_503(
         add_slack_events(app, SigningSecrets(SECRET), client, h.runtime())
         async with TestClient(TestServer(app)) as http:
             body = urlencode(
-                {"command": "/signoff", "text": "deploy doc-search 1.0", "user_id": "U0SOO"}
+                {
+                    "command": "/signoff",
+                    "text": "deploy doc-search 1.0",
+                    "user_id": "U0SOO",
+                    "team_id": "T0ACME",
+                }
             ).encode()
             stamp = str(int(time.time()))
             headers = {
