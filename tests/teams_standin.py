@@ -111,9 +111,15 @@ def signed(claims: dict[str, Any], key: Any, kid: str = "key-1") -> str:
 class Call:
     method: str
     path: str
-    body: Any
+    body: dict[str, Any]  # the JSON object sent; empty for a call without a body
     authorization: str | None
     answered_id: str | None = None  # the id this stand-in gave what the call created
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    body = await request.json() if request.can_read_body else {}
+    assert isinstance(body, dict), body  # Microsoft's APIs take JSON objects only
+    return body
 
 
 @dataclass
@@ -167,7 +173,7 @@ class BotConnector:
         return app
 
     async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.json() if request.can_read_body else None
+        body = await json_body(request)
         call = Call(request.method, request.path, body, request.headers.get("Authorization"))
         if self.keep_calls:
             self.calls.append(call)
@@ -225,7 +231,7 @@ class GraphStandIn:
         ]
 
     async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.json() if request.can_read_body else None
+        body = await json_body(request)
         self.calls.append(
             Call(request.method, request.path, body, request.headers.get("Authorization"))
         )

@@ -133,6 +133,18 @@ class TeamsWorld:
             return await self.client.post("/api/messages", data=raw, headers=headers)
         return await self.client.post("/api/messages", json=activity, headers=headers)
 
+    async def nothing_happened(self) -> None:
+        """No call to Microsoft, nothing in the ledger."""
+        assert self.connector.calls == []
+        assert await self.h.ledger() == []
+
+    async def refused(self, token: str, status: int = 401, **changes: object) -> None:
+        """Soo's request, with `changes` to the activity, under `token`: refused, no trace."""
+        activity = self.activity("soo", text="deploy doc-search 4.0") | changes
+        response = await self.send(activity, token=token)
+        assert response.status == status, await response.text()
+        await self.nothing_happened()
+
     async def say(self, person: str, text: str) -> list[str]:
         """Send a message as `person` in their personal chat; the replies Signoff wrote."""
         before = len(self.connector.replies(self.personal(person)))

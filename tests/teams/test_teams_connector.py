@@ -9,12 +9,14 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 from microsoft_agents.activity import Activity
+from microsoft_agents.hosting.core import AgentAuthConfiguration
 
 from adapters.teams.connector import Connector
-from tests.teams_standin import BotConnector
+from adapters.teams.entra import AppOnlyTokens
+from tests.teams_standin import APP_ID, TENANT, BotConnector
 
 
-class ChangingTokens:
+class ChangingTokens(AppOnlyTokens):
     """A token provider whose token the test changes, as MSAL's does when one expires."""
 
     def __init__(self) -> None:
@@ -28,11 +30,15 @@ class ChangingTokens:
     def get_token_credential(self) -> Any:
         raise NotImplementedError
 
+    @property
+    def configuration(self) -> AgentAuthConfiguration:
+        return AgentAuthConfiguration(client_id=APP_ID, tenant_id=TENANT)
+
 
 async def test_one_session_per_service_url_carrying_the_current_token() -> None:
     standin = BotConnector()
     tokens = ChangingTokens()
-    connector = Connector(tokens)  # type: ignore[arg-type]
+    connector = Connector(tokens)
     async with TestServer(standin.app()) as server:
         service_url = str(server.make_url("/"))
 

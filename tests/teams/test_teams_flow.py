@@ -6,6 +6,8 @@ server, and the relay's posts and updates to the Bot Connector stand-in.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.teams_standin import APP_ID
 from tests.teams_world import AAD, BOT_TOKEN, GOV_CHANNEL, TeamsWorld
 from workflows.model import Status
@@ -20,7 +22,7 @@ async def open_request(teams: TeamsWorld) -> str:
     return request_id
 
 
-def texts(card: dict) -> str:
+def texts(card: dict[str, Any]) -> str:
     return "\n".join(
         run["text"]
         for block in card["body"]
@@ -52,7 +54,7 @@ async def test_a_request_reaches_approvers_consulted_and_informed_by_proactive_m
     assert (await teams.h.state(request_id)).status is Status.PENDING
 
 
-def note_of(body: dict) -> str:
+def note_of(body: dict[str, Any]) -> str:
     """The line shown only to the person who pressed: the card's second block."""
     return str(body["value"]["body"][1]["inlines"][0]["text"])
 
