@@ -1,4 +1,4 @@
-"""Durations written in the policy (`30d`, `4h`); pure, imports nothing of ours."""
+"""Durations written in the policy (`30d`, `4h`), ten years at most; pure, imports nothing."""
 
 import re
 from datetime import timedelta
@@ -6,20 +6,30 @@ from datetime import timedelta
 _DURATION = re.compile(r"^([1-9][0-9]{0,5})([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
+# Every due date is "now plus a duration": ten years keeps that arithmetic far from the
+# calendar's end (year 9999), and no review cycle, reminder or expiry is longer.
+MAX_DURATION = timedelta(days=3653)
+
 
 class DurationError(ValueError):
-    """A duration string that is not `<positive integer><s|m|h|d|w>`."""
+    """A duration string that is not `<positive integer><s|m|h|d|w>` of at most ten years."""
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse `90s`, `15m`, `4h`, `30d` or `2w` into a timedelta."""
+    """Parse `90s`, `15m`, `4h`, `30d` or `2w` into a timedelta of at most ten years."""
     match = _DURATION.match(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise DurationError(
             f"{text!r} is not a duration; write a whole number and a unit, such as 4h, 30d or 2w"
         )
     amount, unit = match.groups()
-    return timedelta(**{_UNITS[unit]: int(amount)})
+    value = timedelta(**{_UNITS[unit]: int(amount)})
+    if value > MAX_DURATION:
+        raise DurationError(
+            f"{text!r} is longer than ten years ({MAX_DURATION.days}d); "
+            "no review cycle, reminder or expiry may be"
+        )
+    return value
 
 
 def format_duration(value: timedelta) -> str:

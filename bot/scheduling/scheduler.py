@@ -83,7 +83,7 @@ class SweepScheduler:
         except Exception:
             log.exception("sweep failed; it runs again in %s s", self.interval)
             return
-        if report.ticked or report.reviews_ticked or report.reviews_scheduled:
+        if report.ticked or report.reviews_ticked or report.reviews_scheduled or report.failed:
             log.info("sweep: %s", report.summary())
 
 

@@ -195,3 +195,14 @@ def test_every_reload_is_logged_with_its_outcome(
     with caplog.at_level(logging.INFO, logger="signoff.policy"):
         assert holder.reload() == ()
     assert f"policy reload: unchanged, {holder.current.digest[:12]} stays in force" in caplog.text
+
+
+@pytest.mark.parametrize(("field", "given"), [("review_every", "30d"), ("expire_after", "72h")])
+def test_a_duration_over_ten_years_is_refused_with_its_line(field: str, given: str) -> None:
+    text = _edited(f"{field}: {given}", f"{field}: 999999w")
+    assert _problems(text) == [
+        f"policy.yaml:13: tiers.high.{field}: '999999w' is longer than ten years (3653d); "
+        "no review cycle, reminder or expiry may be"
+    ]
+    ten_years = load_policy(_edited(f"{field}: {given}", f"{field}: 3653d"), "policy.yaml")
+    assert getattr(ten_years.policy.tiers["high"], field).days == 3653

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLE_POLICY
 from tests.core.test_policy import alias_bomb
 from tests.serve_process import _env, signoff
 
@@ -91,3 +92,17 @@ def test_policy_check_refuses_a_file_over_1_mib_with_file_line(tmp_path: Path) -
     done = signoff(tmp_path, "policy", "check", str(policy))
     assert done.returncode == 1
     assert done.stdout.startswith(f"{policy}:1: the file is larger than 1 MiB")
+
+
+def test_policy_check_refuses_a_review_cycle_of_999999_weeks_with_file_line(
+    tmp_path: Path,
+) -> None:
+    example = EXAMPLE_POLICY.read_text(encoding="utf-8")
+    line = next(n for n, text in enumerate(example.splitlines(), 1) if "review_every: 30d" in text)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(example.replace("review_every: 30d", "review_every: 999999w"), "utf-8")
+    done = signoff(tmp_path, "policy", "check", str(policy))
+    assert done.returncode == 1
+    assert done.stdout.startswith(
+        f"{policy}:{line}: tiers.high.review_every: '999999w' is longer than ten years"
+    )

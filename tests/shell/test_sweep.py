@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
+from typing import Any
 
+import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runtime import Runtime
 from bot.scheduling.sweep import run_sweep
-from tests.harness import T0, Harness
+from bot.storage.tables import approval_requests
+from tests.harness import T0, Harness, Policies, build_policy
 from workflows.model import Status
 
 
@@ -71,3 +76,44 @@ async def test_two_sweeps_at_once_send_each_reminder_once(engine: AsyncEngine) -
     assert len({c.destination for c in reminders}) == len(reminders) == 4  # R and A, once each
     assert [(await h.state(r)).status for r in requests] == [Status.EXPIRED] * len(requests)
     assert await h.chain_ok()
+
+
+async def test_one_systems_failure_in_a_sweep_is_logged_counted_and_the_others_go_on(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    def absurd(raw: dict[str, Any]) -> None:
+        # What `review_every: 999999w` gave before the schema bounded durations; a policy
+        # built in code can still say it.
+        raw["systems"]["doc-search"]["overrides"] = {"review_every": timedelta(weeks=999999)}
+
+    h = Harness(engine, policies=Policies.of(build_policy(absurd)))
+    rid = await h.open("soo")
+    h.clock.now = T0 + timedelta(hours=4)
+    with caplog.at_level(logging.ERROR, logger="signoff.scheduler"):
+        report = await run_sweep(h.runtime(), h.clock.now)
+    assert report.failed == 1 and report.ticked == 1 and report.reviews_scheduled == 2
+    assert "1 failed" in report.summary()
+    assert "first review of system doc-search failed and was skipped" in caplog.text
+    assert (await h.state(rid)).reminders_sent == 1
+    assert any(c.message.text.startswith("Reminder:") for c in h.chat.calls)
+    assert 'signoff_sweep_failures_total{stage="first-review"} 1.0' in h.metrics.render().decode()
+
+
+async def test_a_request_row_that_cannot_be_read_does_not_stop_the_sweep(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(engine)
+    broken, fine = await h.open("soo"), await h.open("soo")
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(approval_requests)
+            .where(approval_requests.c.id == broken)
+            .values(state='{"damaged": true}')
+        )
+    h.clock.now = T0 + timedelta(hours=4)
+    with caplog.at_level(logging.ERROR, logger="signoff.scheduler"):
+        report = await run_sweep(h.runtime(), h.clock.now)
+    assert report.ticked == 1 and report.failed == 1
+    assert f"request {broken} failed and was skipped" in caplog.text
+    assert (await h.state(fine)).reminders_sent == 1
+    assert 'signoff_sweep_failures_total{stage="request"} 1.0' in h.metrics.render().decode()
