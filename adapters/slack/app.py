@@ -77,7 +77,12 @@ def build_bolt(
         except GrammarError as error:
             await ack(text=escape(error.message))
             return
-        if (reply := await answer_text_command(shell, actor, parsed)) is not None:
+        # A retried or replayed command carries the same trigger_id: one invocation, one
+        # request (clicks are deduplicated likewise, on their own ids).
+        trigger_id = text_at(command, "trigger_id")
+        delivery = ("slack", f"command:{text_at(command, 'team_id')}:{trigger_id}")
+        reply = await answer_text_command(shell, actor, parsed, delivery if trigger_id else None)
+        if reply is not None:
             await ack(text=escape(reply))
             return
         match parsed:

@@ -91,8 +91,11 @@ def add_request_form(bolt: AsyncApp, identity: SlackIdentity, shell: ChatShell) 
                 environment=parsed.environment,
                 reason=parsed.reason,
             ),
-            None,
+            # A form is submitted once; the same view again is a retry or a replay.
+            ("slack", f"form:{view_id}") if (view_id := text_at(body, "view", "id")) else None,
         )
+        if outcome.code == "duplicate":
+            return
         await _quietly(
             client.chat_postMessage(channel=actor.platform_user_id, text=escape(outcome.message))
         )

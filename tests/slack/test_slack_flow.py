@@ -138,6 +138,11 @@ async def test_deploy_without_arguments_opens_the_form(world: SlackWorld) -> Non
     assert good.status == 200
     told = world.standin.called("chat.postMessage")[-1]
     assert told.args["channel"] == "U0SOO" and "is open" in told.args["text"]
+    # The same submission again (a retry, a replay) opens nothing and says nothing more.
+    posted = len(world.standin.called("chat.postMessage"))
+    assert (await world.post(submission("2.3.1"))).status == 200
+    assert [e.action for e in await world.h.ledger()].count("requested") == 1
+    assert len(world.standin.called("chat.postMessage")) == posted
 
 
 async def test_high_tier_flow_with_consultation_and_a_quorum_of_two(world: SlackWorld) -> None:
@@ -275,3 +280,19 @@ async def test_chat_12_buttons_we_do_not_know(world: SlackWorld) -> None:
     assert response.status == 200
     assert len(world.standin.calls) == before
     assert await world.h.actions(json.loads(press["actions"][0]["value"])["r"]) == ["requested"]
+
+
+async def test_the_same_signed_slash_command_posted_twice_opens_one_request(
+    world: SlackWorld,
+) -> None:
+    """A retry or a replay within the five minutes carries the invocation's `trigger_id`."""
+    body = world.command_body("U0SOO", "deploy doc-search 5.0 -- replayed")
+    first, again = await world.post(body), await world.post(body)
+    assert (first.status, again.status) == (200, 200)
+    assert "is open" in await first.text()
+    assert await again.text() == ""  # answered the first time; nothing more to say
+    ledger = await world.h.ledger()
+    assert [e.action for e in ledger] == ["requested"]
+    # Typed again, it is a new invocation with its own trigger: a second request.
+    assert "is open" in await world.command("U0SOO", "deploy doc-search 5.0 -- replayed")
+    assert [e.action for e in await world.h.ledger()].count("requested") == 2
