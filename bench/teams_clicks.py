@@ -90,7 +90,7 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
     keys_runner, keys.base_url = await serve_locally(keys.app())
     connector_runner, connector_url = await serve_locally(connector.app())
     service_url = connector_url + "/"
-    config = TeamsConfig(APP_ID, TENANT, f"{keys.base_url}/openid", LocalTokens())  # type: ignore[arg-type]
+    config = TeamsConfig(APP_ID, TENANT, f"{keys.base_url}/openid", LocalTokens())
     policies = PolicyHolder(EXAMPLE_POLICY)
 
     def clock() -> datetime:

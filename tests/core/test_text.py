@@ -4,7 +4,7 @@ their words into the core."""
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import given
@@ -18,8 +18,24 @@ from workflows.model import Actor, Verdict
 from workflows.reviews import CompleteReview
 from workflows.text import HANGUL_FILLERS, clean, has_hidden
 
-HIDDEN = ("Cf", "Zl", "Zp", "Cc", "Cs")
-VISIBLE = ("Lu", "Ll", "Lo", "Nd", "Mn", "Po", "Ps", "Pe", "Sm", "So", "Zs")
+if TYPE_CHECKING:
+    # The names `st.characters` accepts as Unicode categories.
+    from hypothesis.internal.charmap import CategoryName
+
+HIDDEN: tuple[CategoryName, ...] = ("Cf", "Zl", "Zp", "Cc", "Cs")
+VISIBLE: tuple[CategoryName, ...] = (
+    "Lu",
+    "Ll",
+    "Lo",
+    "Nd",
+    "Mn",
+    "Po",
+    "Ps",
+    "Pe",
+    "Sm",
+    "So",
+    "Zs",
+)
 # Characters a hand-written list missed, and the ones it had.
 NAMED = {
     "right-to-left override": "\u202e",

@@ -115,8 +115,8 @@ async def test_item_8_an_export_edited_to_hold_a_key_twice_fails_offline_verific
     data_at = rows[0].index("data")
     rows[4][data_at] = rows[4][data_at].replace('"n":4', '"n":3,"n":4')
     path = tmp_path / "edited.csv"
-    edited = io.StringIO()
-    csv.writer(edited, lineterminator="\r\n").writerows(rows)
-    path.write_text(edited.getvalue(), encoding="utf-8", newline="")
+    edited_csv = io.StringIO()
+    csv.writer(edited_csv, lineterminator="\r\n").writerows(rows)
+    path.write_text(edited_csv.getvalue(), encoding="utf-8", newline="")
     result = verify_export(path)
     assert not result.ok and result.first_bad_seq == 4 and "'n' twice" in (result.problem or "")

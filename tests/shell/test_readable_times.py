@@ -41,7 +41,9 @@ def _decided(policy: Policy) -> ApprovalRequest:
     state = _open(policy, "support-bot")
     for minutes, person in ((3, "mina"), (7, "jae")):
         answer = Answer(request_id="R1", actor=actor(person), verdict=Verdict.APPROVE)
-        state = step(state, answer, policy, OPENED + timedelta(minutes=minutes), "d" * 64).state
+        after = step(state, answer, policy, OPENED + timedelta(minutes=minutes), "d" * 64).state
+        assert after is not None
+        state = after
     return state
 
 
