@@ -6,8 +6,11 @@ The only module besides `bot.platforms` that names the platform adapters.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import signal
+import socket
 from collections.abc import Callable
 
 from aiohttp import web
@@ -18,6 +21,29 @@ from bot.settings import Settings
 from bot.storage.database import safe_url
 
 log = logging.getLogger("signoff")
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port; raises OSError when it cannot be had."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family, backlog=128)
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> str:
+    # create_server's own message repeats the address; the system's is enough.
+    number = error.errno or 0
+    reason = os.strerror(number) if number > 0 else error.strerror or str(error)
+    hint = (
+        "another process is listening there; stop it or set PORT (or HOST) to listen elsewhere"
+        if error.errno == errno.EADDRINUSE
+        else "set HOST and PORT to an address of this machine that may be used"
+    )
+    return f"cannot listen on {host}:{port}: {reason[:1].lower()}{reason[1:]}; {hint}"
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def serve(settings: Settings) -> int:
@@ -37,6 +63,13 @@ def serve(settings: Settings) -> int:
         if refusal:
             log.error("refusing to start: %s", refusal)
             return 2
+    # Before anything else: a port in use must not cost a sweep, a ledger write or a
+    # traceback after "serving on".
+    try:
+        sock = listen(settings.host, settings.port)
+    except OSError as error:
+        log.error("%s", _cannot_listen(settings.host, settings.port, error))
+        return 1
 
     async def start() -> web.Application:
         current = await current_revision(settings.database)
@@ -87,18 +120,16 @@ def serve(settings: Settings) -> int:
         app = create_app(runtime, tuple(mounts))
         app.on_startup.append(settle)
         app.on_cleanup.append(close_engine)
-        log.info(
-            "serving on http://0.0.0.0:%d (database %s)",
-            settings.port,
-            safe_url(settings.database),
-        )
+        log.info("serving on %s (database %s)", _url(sock), safe_url(settings.database))
         return app
 
     try:
-        web.run_app(start(), port=settings.port, print=None)
+        web.run_app(start(), sock=sock, print=None)
     except PolicyError as error:
         for problem in error.problems:
             log.error("%s", problem)
         log.error("refusing to start: fix the policy file %s (see `signoff policy check`)", path)
         return 1
+    finally:
+        sock.close()
     return 0

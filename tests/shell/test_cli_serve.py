@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -108,6 +109,7 @@ def test_serve_starts_and_keeps_the_last_good_policy_on_a_bad_reload(
     assert health["status"] == "ok"
     first_digest = health["policy_digest"]
     log = serve.wait_log("serving on")
+    assert f"serving on http://127.0.0.1:{serve.port} (database" in log
     assert "Slack: disabled; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in log
     assert "Teams: disabled; set MICROSOFT_APP_ID" in log
     assert "objects alive after startup left out of garbage collection" in serve.wait_log(
@@ -176,6 +178,55 @@ def test_a_sighup_reload_of_a_1_mib_policy_keeps_healthz_answering(
 
     serve.process.send_signal(signal.SIGHUP)
     serve.wait_log(f"policy reload: unchanged, {str(digests[-1])[:12]} stays in force", 60)
+
+
+def test_a_second_server_on_the_same_port_says_so_in_one_line_and_writes_nothing(
+    serve: Server, tmp_path: Path
+) -> None:
+    serve.wait_healthy()
+    second = tmp_path / "second"
+    second.mkdir()
+    assert signoff(second, "db", "upgrade").returncode == 0
+    done = signoff(second, "serve", PORT=str(serve.port))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip().splitlines()[0]], (
+        "one line, nothing more"
+    )
+    assert f"cannot listen on 127.0.0.1:{serve.port}: address already in use;" in done.stderr
+    assert "Traceback" not in done.stderr and "serving on" not in done.stderr
+    with sqlite3.connect(second / "signoff.db") as db:
+        for table in ("ledger_entries", "risk_reviews", "outbox"):
+            assert db.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+    assert serve.wait_healthy()["status"] == "ok"
+
+
+def test_serve_listens_on_host(tmp_path: Path) -> None:
+    assert signoff(tmp_path, "db", "upgrade").returncode == 0
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=_env(tmp_path, PORT=str(port), HOST="127.0.0.2"),
+            cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+    server = Server(process, port, log)
+    try:
+        server.wait_log(f"serving on http://127.0.0.2:{port} (database", timeout=30)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.2:{port}/healthz", timeout=2) as r:
+                    assert json.loads(r.read())["status"] == "ok"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        with pytest.raises(OSError):
+            _health(port)  # nothing listens on 127.0.0.1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
 
 
 def test_serve_refuses_a_bad_policy(tmp_path: Path) -> None:
