@@ -27,9 +27,9 @@ EXAMPLE_POLICY = ROOT / "examples" / "policy.yaml"
 # `@pytest.mark.slow`. Seconds are not measured here: a test is slow by what it does.
 SLOW: dict[str, str] = {
     "tests/drills/": "real processes killed at crash points, minutes of load, 10,000 systems",
-    "tests/shell/test_cli_serve.py::test_serve_": "starts real `signoff serve` processes",
-    "tests/shell/test_cli_serve.py::test_a_sighup_reload": "a real server reloading 1 MiB",
-    "tests/shell/test_cli_serve.py::test_sweep_at_a_given_time": "real `signoff` processes",
+    "tests/shell/test_cli_serve.py": "real `signoff` processes: serve, reload, sweep, refusals",
+    "tests/shell/test_policy_limits.py::test_policy_check": "real `signoff policy check` runs",
+    "tests/teams/test_teams_endpoint.py::test_teams_15": "starts `signoff serve` three times",
     "tests/slack/test_slack_serve.py": "a real `signoff serve` followed through the README",
     "tests/teams/test_teams_everyday.py::test_serve_": "starts a real `signoff serve`",
     "tests/shell/test_migration_races.py::test_replicas_": "four upgrading processes at once",
