@@ -101,7 +101,7 @@ def test_the_example_policy_loads_and_its_digest_is_the_files() -> None:
     policy = loaded.policy
     assert {s.tier for s in policy.systems.values()} == {"high", "limited", "minimal"}
     for system in policy.systems.values():
-        assert set(system.raci) == {"deploy", "risk-review", "incident"}
+        assert {"deploy", "risk-review", "incident"} <= set(system.raci)
 
 
 def test_a_failed_reload_keeps_the_last_good_policy(

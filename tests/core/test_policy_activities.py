@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLE_POLICY
 from workflows.policy_load import PolicyError, load_policy
 
 VALID = (Path(__file__).parent / "policy_cases" / "valid.yaml").read_text(encoding="utf-8")
@@ -118,3 +119,25 @@ def test_a_backup_makes_up_for_the_asker_among_the_accountable() -> None:
     text = _with("lead: {members: [mina, jae], backup: [dan]}", "lead: {members: [jae], "
                  "backup: [dan]}").replace("quorum: 2", "quorum: 1")  # fmt: skip
     assert load_policy(text, "policy.yaml").policy.roles["lead"].backup == ("dan",)
+
+
+def test_the_example_policy_names_two_activities_whose_raci_differs_from_deploy() -> None:
+    policy = load_policy(EXAMPLE_POLICY.read_bytes(), str(EXAMPLE_POLICY)).policy
+    named = {
+        (system_id, activity)
+        for system_id, system in policy.systems.items()
+        for activity in system.approval_activities
+        if activity != "deploy"
+    }
+    assert named == {("credit-scoring", "data-access"), ("support-chatbot", "prompt-change")}
+    for system_id, activity in named:
+        own, deploy = (
+            policy.systems[system_id].raci[activity],
+            policy.systems[system_id].raci["deploy"],
+        )
+        assert own.accountable != deploy.accountable
+        assert own.consulted != deploy.consulted
+    assert policy.rules_for("credit-scoring", "data-access").quorum == 1
+    assert policy.rules_for("credit-scoring", "deploy").quorum == 2
+    assert not policy.freezes("credit-scoring", "data-access")
+    assert policy.freezes("support-chatbot", "prompt-change")
