@@ -165,15 +165,15 @@ class Settings(BaseSettings):
             *(["Socket Mode"] if self.slack_socket_mode else []),
         ]
         slack = (
-            f"Slack: enabled over {' and '.join(ways)} (/signoff deploy, cancel, raci, status, "
-            "help; Approve, Reject and consultation buttons)"
+            f"Slack: enabled over {' and '.join(ways)} (/signoff request, deploy, cancel, raci, "
+            "status, help; Approve, Reject and consultation buttons)"
             if ways
             else "Slack: disabled; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or "
             "SLACK_APP_TOKEN for Socket Mode) to enable it"
         )
         teams = (
-            "Teams: enabled on POST /api/messages (deploy, cancel, raci, status, help by "
-            "message; Adaptive Card approvals)"
+            "Teams: enabled on POST /api/messages (request, deploy, cancel, raci, status, help "
+            "by message; Adaptive Card approvals)"
             if self.teams_configured
             else "Teams: disabled; set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD "
             "(and MICROSOFT_APP_TENANT_ID) to enable it"
