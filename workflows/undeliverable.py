@@ -25,7 +25,7 @@ def unreachable(
         subject_type="request",
         subject_id=state.id,
         actor=SYSTEM_ACTOR,
-        data={"person": person, "platform": platform, "why": why},
+        data={"activity": state.activity, "person": person, "platform": platform, "why": why},
     )
     text = (
         f"{describe(state)}: Signoff could not reach {display_name(policy, person)} on {where} "

@@ -73,6 +73,7 @@ async def test_dur_08_forbidden_and_not_found_are_dead_lettered(
     entry = next(e for e in await teams.h.ledger() if e.action == "undeliverable")
     unreached = entry.data["person"]
     assert entry.data == {
+        "activity": "deploy",
         "person": unreached,
         "platform": "teams",
         "why": f"Teams refused with {status}",
