@@ -25,6 +25,7 @@ class Denial(StrEnum):
     FROZEN = "frozen"
     WRONG_LOCATION = "wrong-location"
     OUTSIDE_ORGANISATION = "outside-organisation"
+    CLIENT_NOT_ALLOWED = "client-not-allowed"
 
 
 class Problem(StrEnum):

@@ -27,6 +27,9 @@ from workflows.wording import (
     unknown_activity,
 )
 
+# The platform of machines asking through API v1; their platform_user_id is the client's name.
+API = "api"
+
 
 def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: str) -> Step:
     """A new pending request, its cards to Accountable and Consulted, its Informed posts."""
@@ -34,16 +37,9 @@ def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: st
     if problem is not None:
         return Step.unchanged(None, problem)
     system, activity = command.system, command.activity
-    asker = command.on_behalf_of or command.actor.person
-    responsible = responsible_people(policy, system, activity)
-    if asker is None or asker not in responsible:
-        raci = raci_for(policy, system, activity)
-        roles = ", ".join(raci.responsible) if raci else "nobody"
-        message = (
-            f"Only the Responsible for {activity_on(activity, system)} may ask for it: "
-            f"{roles} ({names(policy, responsible)})."
-        )
-        return _denied(command, Denial.NOT_RESPONSIBLE, message)
+    refused = _refuse_asker(command, policy)
+    if refused is not None:
+        return refused
     if command.frozen_by and policy.freezes(system, activity):
         message = (
             f"{frozen_text(activity, system, command.frozen_by)}; ask again once it is closed."
@@ -140,6 +136,31 @@ def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: st
             f"({names(policy, backups)}) was asked at once."
         )
     return Step(state, effects, (event,), Outcome(True, "opened", message))
+
+
+def _refuse_asker(command: OpenRequest, policy: Policy) -> Step | None:
+    """People ask as an activity's Responsible; a machine as the policy's `clients:` allow."""
+    system, activity = command.system, command.activity
+    if command.actor.platform == API:
+        client = policy.clients.get(command.actor.platform_user_id)
+        if client is not None and client.may_ask(system, activity):
+            return None
+        message = (
+            f"The policy does not let client {command.actor.platform_user_id} ask for "
+            f"{activity_on(activity, system)}."
+        )
+        return _denied(command, Denial.CLIENT_NOT_ALLOWED, message)
+    asker = command.on_behalf_of or command.actor.person
+    responsible = responsible_people(policy, system, activity)
+    if asker is not None and asker in responsible:
+        return None
+    raci = raci_for(policy, system, activity)
+    roles = ", ".join(raci.responsible) if raci else "nobody"
+    message = (
+        f"Only the Responsible for {activity_on(activity, system)} may ask for it: "
+        f"{roles} ({names(policy, responsible)})."
+    )
+    return _denied(command, Denial.NOT_RESPONSIBLE, message)
 
 
 def _cannot_open(command: OpenRequest, policy: Policy) -> Outcome | None:

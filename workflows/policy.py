@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
+from workflows.clients import ClientPolicy
 from workflows.durations import format_duration, parse_duration
 
 DEPLOY = "deploy"
@@ -46,6 +47,9 @@ class Person(_Model):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     slack: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,}$")
     teams: str | None = Field(default=None, min_length=1)
+    # Forge logins: a CI run's actor becomes this person, the requester of record.
+    github: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,39}$")
+    gitlab: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,255}$")
 
 
 class Role(_Model):
@@ -179,6 +183,8 @@ class Policy(_Model):
     incidents: Incidents = Incidents()
     reviews: ReviewSettings = ReviewSettings()
     systems: dict[Name, System]
+    # Machines that may ask (pipelines, agents); never approvers.
+    clients: dict[Name, ClientPolicy] = {}
 
     def rules_for(self, system_id: str, activity: str | None = None) -> TierRules:
         """The tier rules of a system, with its overrides and then the activity's applied."""

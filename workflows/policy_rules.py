@@ -142,7 +142,7 @@ def _roles(policy: Policy) -> Iterator[Finding]:
 
 
 def _unique_people(policy: Policy) -> Iterator[Finding]:
-    for field in ("email", "slack", "teams"):
+    for field in ("email", "slack", "teams", "github", "gitlab"):
         first: dict[str, str] = {}
         for person_id, person in policy.people.items():
             value = getattr(person, field)
@@ -156,6 +156,26 @@ def _unique_people(policy: Policy) -> Iterator[Finding]:
                 )
             else:
                 first[key] = person_id
+
+
+def _clients(policy: Policy) -> Iterator[Finding]:
+    """A client may ask only for approval activities the inventory has."""
+    for name, client in policy.clients.items():
+        for system_id, activities in client.may_request.items():
+            base: Path = ("clients", name, "may_request", system_id)
+            system = policy.systems.get(system_id)
+            if system is None:
+                known = ", ".join(sorted(policy.systems)) or "none"
+                yield base, f"unknown system '{system_id}' (known: {known})"
+                continue
+            for index, activity in enumerate(activities):
+                if activity not in system.approval_activities:
+                    known = ", ".join(system.approval_activities)
+                    yield (
+                        (*base, index),
+                        f"'{activity}' is not an approval activity of {system_id} "
+                        f"(it has: {known})",
+                    )
 
 
 def _timezone(policy: Policy) -> Iterator[Finding]:
@@ -174,6 +194,7 @@ RULES: tuple[Callable[[Policy], Iterator[Finding]], ...] = (
     _systems,
     _roles,
     _unique_people,
+    _clients,
     _timezone,
 )
 
