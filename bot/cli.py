@@ -11,15 +11,21 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.policy.source import policy_path
-from bot.runtime import utc_now
-from bot.settings import Settings
-from bot.storage.database import safe_url
+# The CI client's commands must not load the server's dependencies (SQLAlchemy, slack-bolt):
+# everything of the shell is imported where it is used.
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger("signoff")
+CLIENT_COMMANDS = {
+    "request": "ask for an approval through API v1 and --wait for it (CI runners)",
+    "status": "a request's state, as the CI client sees it",
+    "cancel": "cancel a pending request the CI client opened",
+}
 
 
 def _setup_logging(level: str) -> None:
@@ -35,7 +41,7 @@ def _setup_logging(level: str) -> None:
 
 
 def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.policy.source import read_policy
+    from bot.policy.source import policy_path, read_policy
     from workflows.policy_load import PolicyError
 
     path = policy_path(settings, args.file)
@@ -55,6 +61,7 @@ def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage.database import safe_url
     from bot.storage.migrate import upgrade
 
     print(f"Migrating {safe_url(settings.database)} to {args.revision} ...", file=sys.stderr)
@@ -82,8 +89,8 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.policy.source import PolicyHolder
-    from bot.runtime import build_runtime
+    from bot.policy.source import PolicyHolder, policy_path
+    from bot.runtime import build_runtime, utc_now
     from bot.scheduling.sweep import run_sweep
     from bot.storage.migrate import current_revision, head_revision
     from workflows.ledger import parse_time
@@ -209,11 +216,20 @@ def build_parser() -> argparse.ArgumentParser:
     package.add_argument("--app-id", help="the bot's Entra client id (default: MICROSOFT_APP_ID)")
     package.add_argument("--output", "-o", default="signoff-teams.zip", help="zip file to write")
     package.set_defaults(run=cmd_teams_package)
+    for name, about in CLIENT_COMMANDS.items():  # listed here, run by bot.client.request
+        commands.add_parser(name, help=about, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given and given[0] in CLIENT_COMMANDS:
+        from bot.client.request import main as client
+
+        return client(given)
+    from bot.settings import Settings
+
+    args = build_parser().parse_args(given)
     try:
         settings = Settings()
     except ValidationError as error:
