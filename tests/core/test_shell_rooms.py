@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from tests.core.layer_rules import ROOT, imported_modules, module_name, names_a_
 # What may sit directly in bot/: the composition roots, the server and the settings.
 TOP_OF_BOT = frozenset({"__init__", "__main__", "cli", "serve", "server", "runtime", "settings"})
 ROOMS = ("services", "storage", "delivery", "scheduling", "platforms", "audit", "observability")
-ROOMS_OF_BOT = frozenset({*ROOMS, "policy"})
+ROOMS_OF_BOT = frozenset({*ROOMS, "policy", "client"})
 
 # room -> rooms (or top-level modules of bot) it must never import, and why
 MUST_NOT_IMPORT: dict[str, dict[str, str]] = {
@@ -78,6 +79,16 @@ def room_complaints(importer: str, imported: str) -> list[str]:
     return problems
 
 
+def bare_interpreter_complaints(importer: str, imported: str) -> list[str]:
+    """bot.client runs on a CI runner's bare interpreter: the standard library and itself only."""
+    if not _within(importer, "bot.client"):
+        return []
+    top = imported.split(".")[0]
+    if top in sys.stdlib_module_names or imported == "bot" or _within(imported, "bot.client"):
+        return []
+    return [f"imports {imported}: bot.client runs on a bare interpreter, standard library only"]
+
+
 def _ours(name: str) -> bool:
     return name.split(".")[0] in ("bot", "workflows", "adapters")
 
@@ -111,6 +122,21 @@ def test_rooms_import_only_downwards() -> None:
         for imported in sorted(imports)
         for problem in room_complaints(importer, imported)
     ]
+    assert problems == []
+
+
+def test_the_client_imports_only_the_standard_library_and_itself() -> None:
+    problems = [
+        f"{module_name(path)}:{line}: {problem}"
+        for path in sources("bot/client")
+        for line, imported in imported_modules(
+            ast.parse(path.read_text(encoding="utf-8")),
+            module_name(path),
+            names_a_package(module_name(path)),
+        )
+        for problem in bare_interpreter_complaints(module_name(path), imported)
+    ]
+    assert len(sources("bot/client")) >= 2
     assert problems == []
 
 
@@ -158,6 +184,38 @@ def test_the_room_rules_fire(importer: str, imported: str, complaint: str) -> No
 )
 def test_the_room_rules_let_downward_imports_through(importer: str, imported: str) -> None:
     assert room_complaints(importer, imported) == []
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported"),
+    [
+        ("bot.client.request", "pydantic"),
+        ("bot.client.wire", "aiohttp.web"),
+        ("bot.client.request", "bot.storage.database"),
+        ("bot.client.report", "workflows.ledger"),
+        ("bot.client", "adapters.api.schema"),
+    ],
+)
+def test_the_bare_interpreter_rule_fires(importer: str, imported: str) -> None:
+    assert any(
+        "standard library only" in problem
+        for problem in bare_interpreter_complaints(importer, imported)
+    )
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported"),
+    [
+        ("bot.client.wire", "urllib.request"),
+        ("bot.client.request", "bot.client.wire"),
+        ("bot.client.request", "__future__"),
+        ("bot.cli", "pydantic"),
+    ],
+)
+def test_the_bare_interpreter_rule_lets_the_standard_library_through(
+    importer: str, imported: str
+) -> None:
+    assert bare_interpreter_complaints(importer, imported) == []
 
 
 def test_the_cycle_check_fires() -> None:
