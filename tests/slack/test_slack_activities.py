@@ -117,9 +117,14 @@ async def test_help_and_raci_list_the_systems_activities(world: SlackWorld) -> N
     )
 
 
+def _view(value: Any) -> dict[str, Any]:
+    """A view as the Web API stand-in recorded it: JSON text, or already a mapping."""
+    view: dict[str, Any] = json.loads(value) if isinstance(value, str) else value
+    return view
+
+
 def _form(world: SlackWorld) -> dict[str, Any]:
-    form = world.standin.called("views.open")[-1].args["view"]
-    return json.loads(form) if isinstance(form, str) else form
+    return _view(world.standin.called("views.open")[-1].args["view"])
 
 
 def _options(form: dict[str, Any], block: str) -> list[str]:
@@ -159,7 +164,7 @@ async def test_the_request_form_offers_the_chosen_systems_activities(world: Slac
     response = await world.post(urlencode({"payload": json.dumps(picked)}).encode())
     assert response.status == 200
     update = world.standin.called("views.update")[-1].args
-    redrawn = json.loads(update["view"]) if isinstance(update["view"], str) else update["view"]
+    redrawn = _view(update["view"])
     assert (update["view_id"], update["hash"]) == ("V0ASK", "h1")
     assert _options(redrawn, "activity") == ["deploy", "data-access"]
     assert world.standin.called("chat.postEphemeral") == []  # not taken for a stale button
