@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from workflows.cards import CardView
+from workflows.policy import Policy
 
 MessageRef = dict[str, str]
 
@@ -83,6 +84,10 @@ class RoomSpec:
 @runtime_checkable
 class RoomPort(Protocol):
     """A platform that can make incident rooms (Slack channels, Teams channels)."""
+
+    def opens_rooms(self, policy: Policy) -> bool:
+        """Whether rooms can be made under `policy` (Teams needs the policy's incident team)."""
+        ...
 
     async def open_room(self, spec: RoomSpec) -> MessageRef:
         """Make the room, or adopt the one of that name; set its topic; pin the first message."""

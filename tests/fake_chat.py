@@ -1,4 +1,5 @@
-"""`FakeChat`: an in-memory `ChatPort` that records calls and fails on request; tests use it.
+"""`FakeChat`: an in-memory `ChatPort` that records calls and fails on request, and
+`FakeRoomChat`, one that makes incident rooms too; tests use them.
 
 Imports `workflows` and `adapters.port` only.
 """
@@ -8,7 +9,15 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from adapters.port import DeliveryError, Destination, Kind, MessageRef, OutgoingMessage
+from adapters.port import (
+    DeliveryError,
+    Destination,
+    Kind,
+    MessageRef,
+    OutgoingMessage,
+    RoomSpec,
+)
+from workflows.policy import Policy
 
 
 @dataclass
@@ -64,3 +73,29 @@ class FakeChat:
         """The last version of the card shown at `destination` (post or update)."""
         shown = [c.message for c in self.calls if c.destination == destination and c.message.card]
         return shown[-1] if shown else None
+
+
+@dataclass
+class FakeRoomChat(FakeChat):
+    """A `FakeChat` that is also a `RoomPort`: rooms by name, their members and their posts."""
+
+    rooms: dict[str, RoomSpec] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+    said_in: dict[str, list[str]] = field(default_factory=dict)
+
+    def opens_rooms(self, policy: Policy) -> bool:
+        return True
+
+    async def open_room(self, spec: RoomSpec) -> MessageRef:
+        self._maybe_fail("post", spec.name)
+        self.rooms[spec.name] = spec
+        return {"room": spec.name}
+
+    async def invite(self, room: MessageRef, to: Destination) -> None:
+        self.members.setdefault(room["room"], []).append(to.platform_id or to.key)
+
+    async def post_in_room(self, room: MessageRef, text: str) -> None:
+        self.said_in.setdefault(room["room"], []).append(text)
+
+    async def announce_room(self, to: Destination, text: str, room: MessageRef) -> MessageRef:
+        return await self.post(to, OutgoingMessage(text=f"{text} #{room['room']}"))

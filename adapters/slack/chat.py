@@ -27,6 +27,7 @@ from adapters.port import (
     TemporaryFailure,
 )
 from adapters.slack.blocks import FALLBACK_LIMIT, clip, escape, message_payload
+from workflows.policy import Policy
 
 # Slack's longest channel topic and purpose.
 TOPIC_LIMIT = 250
@@ -105,6 +106,9 @@ class SlackChat:
             await self.client.chat_update(
                 channel=ref["channel"], ts=ref["ts"], **message_payload(message.text, message.card)
             )
+
+    def opens_rooms(self, policy: Policy) -> bool:
+        return True  # the bot makes its channels itself
 
     async def open_room(self, spec: RoomSpec) -> MessageRef:
         async with _delivery():

@@ -93,6 +93,10 @@ class TeamsChat:
             self._user,
         )
 
+    def opens_rooms(self, policy: Policy) -> bool:
+        # Channels are made in the policy's incident team; without one there are no rooms.
+        return bool(policy.incidents.teams_team_id)
+
     async def open_room(self, spec: RoomSpec) -> MessageRef:
         async with delivery():
             return await self.rooms.open_room(spec)

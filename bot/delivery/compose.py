@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import Destination, MessageRef, OutgoingMessage
+from bot.delivery.messages import Address, CardMessage, Composable, TextMessage, UpdateMessage
 from bot.storage.tables import approval_requests, chat_messages
 from workflows.cards import card_view
 from workflows.effects import Audience
@@ -26,9 +27,9 @@ class NothingToSend(Exception):
     """The row points at something that no longer exists; drop it."""
 
 
-def destination(policy: Policy, platform: str, address: dict[str, str]) -> Destination:
+def destination(policy: Policy, platform: str, address: Address) -> Destination:
     """A policy address (person, channel or platform user) as the adapter needs it."""
-    kind, key = address["kind"], address["key"]
+    kind, key = address.kind, address.key
     if kind == "person":
         person = policy.people.get(key)
         if person is None:
@@ -55,19 +56,18 @@ class Composed:
 
 
 async def compose_all(
-    conn: AsyncConnection, policy: Policy, rows: Sequence[tuple[str, str | None, dict[str, Any]]]
+    conn: AsyncConnection, policy: Policy, rows: Sequence[tuple[str, str | None, Composable]]
 ) -> list[Composed | Exception]:
-    """What to send for each (platform, request id, decoded message); two queries in all.
+    """What to send for each (platform, request id, message); two queries in all.
 
     A row that cannot be composed gets its exception in its place (`NothingToSend` when what
     it points at is gone), so one bad row never holds up the page.
     """
     states = await _states(
-        conn, {rid for _, rid, m in rows if rid and m["kind"] in ("card", "update")}
+        conn, {rid for _, rid, m in rows if rid and not isinstance(m, TextMessage)}
     )
-    wanted = {m.get("chat_message_id") for _, _, m in rows if m["kind"] == "update"}
     copies: dict[int, Any] = {}
-    if ids := sorted(w for w in wanted if isinstance(w, int)):
+    if ids := sorted({m.chat_message_id for _, _, m in rows if isinstance(m, UpdateMessage)}):
         query = select(
             chat_messages.c.id,
             chat_messages.c.audience,
@@ -107,27 +107,26 @@ def _compose(
     policy: Policy,
     platform: str,
     request_id: str | None,
-    message: dict[str, Any],
+    message: Composable,
     states: Mapping[str, ApprovalRequest | Exception],
     copies: Mapping[int, Any],
 ) -> Composed:
-    kind = message["kind"]
-    if kind == "text":
-        to = destination(policy, platform, message["to"])
-        return Composed(to, None, OutgoingMessage(text=message["text"]))
+    if isinstance(message, TextMessage):
+        to = destination(policy, platform, message.to)
+        return Composed(to, None, OutgoingMessage(text=message.text))
     state = states.get(request_id or "")
     if state is None:
         raise NothingToSend(f"request {request_id} does not exist")
     if isinstance(state, Exception):
         raise state
-    if kind == "card":
-        address = message["to"]
-        viewer = address["key"] if address["kind"] == "person" else None
-        view = card_view(state, policy, Audience(message["audience"]), viewer)
+    if isinstance(message, CardMessage):
+        address = message.to
+        viewer = address.key if address.kind == "person" else None
+        view = card_view(state, policy, message.audience, viewer)
         to = destination(policy, platform, address)
         return Composed(to, None, OutgoingMessage(text=view.title, card=view))
-    copy = copies.get(message["chat_message_id"])
+    copy = copies.get(message.chat_message_id)
     if copy is None:
-        raise NothingToSend(f"card copy {message['chat_message_id']} does not exist")
+        raise NothingToSend(f"card copy {message.chat_message_id} does not exist")
     view = card_view(state, policy, Audience(copy.audience), copy.person)
     return Composed(None, json.loads(copy.ref), OutgoingMessage(text=view.title, card=view))

@@ -1,22 +1,52 @@
 """Turns engine effects into outbox rows, one per platform that can reach the target.
 
-Imports no adapters. A row names people and channels by policy id; the relay resolves them to
-platform accounts at delivery time, so a reloaded policy is honoured by messages in flight.
+Imports only the ports from adapters. A row names people and channels by policy id; the relay
+resolves them to platform accounts at delivery time, so a reloaded policy is honoured by
+messages in flight. An incident's room effects become rows in `rooms`; the effects a service
+carries out itself (freezing requests, moving a review) are not messages and are left alone.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.port import ChatPort
+from bot.delivery.messages import (
+    Address,
+    CardMessage,
+    Composable,
+    TextMessage,
+    UpdateMessage,
+    outbox_row,
+)
+from bot.delivery.rooms import room_rows
 from bot.storage.tables import chat_messages, outbox
 from workflows.effects import Effect, Notify, PostCard, RefreshCards, Target
+from workflows.incidents import IncidentEffect, OpenRoom, PostInRoom
 from workflows.policy import Policy
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    effects: Sequence[Effect | IncidentEffect],
+    policy: Policy,
+    ports: Mapping[str, ChatPort],
+    now: datetime,
+) -> int:
+    """Write the outbox rows for `effects` in the caller's transaction; returns how many."""
+    plain = [e for e in effects if isinstance(e, PostCard | Notify | RefreshCards)]
+    rows = await _request_rows(conn, plain, policy, list(ports), now)
+    rooms = [e for e in effects if isinstance(e, OpenRoom | PostInRoom)]
+    if rooms:
+        rows += await room_rows(conn, rooms, policy, ports, now)
+    if rows:
+        await conn.execute(insert(outbox), rows)
+    return len(rows)
 
 
 def _person_platforms(policy: Policy, person: str, enabled: Sequence[str]) -> list[str]:
@@ -28,47 +58,36 @@ def _person_platforms(policy: Policy, person: str, enabled: Sequence[str]) -> li
     return hinted or list(enabled)
 
 
-def _routes(policy: Policy, to: Target, enabled: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
+def _routes(policy: Policy, to: Target, enabled: Sequence[str]) -> list[tuple[str, Address]]:
     """(platform, address) pairs for a target."""
     if to.person is not None:
-        address = {"kind": "person", "key": to.person}
+        address = Address(kind="person", key=to.person)
         return [(p, address) for p in _person_platforms(policy, to.person, enabled)]
     if to.channel is not None:
         channel = policy.channels.get(to.channel)
-        address = {"kind": "channel", "key": to.channel}
+        address = Address(kind="channel", key=to.channel)
         return [(p, address) for p in enabled if channel and getattr(channel, p, None)]
     if to.actor is not None and to.actor.platform in enabled:
-        return [(to.actor.platform, {"kind": "user", "key": to.actor.platform_user_id})]
+        return [(to.actor.platform, Address(kind="user", key=to.actor.platform_user_id))]
     return []
 
 
-def _destination_key(platform: str, address: dict[str, str]) -> str:
-    return f"{platform}:{address['kind']}:{address['key']}"
+def _destination_key(platform: str, address: Address) -> str:
+    return f"{platform}:{address.kind}:{address.key}"
 
 
-async def enqueue_effects(
+async def _request_rows(
     conn: AsyncConnection,
     effects: Sequence[Effect],
     policy: Policy,
     enabled: Sequence[str],
     now: datetime,
-) -> int:
-    """Write the outbox rows for `effects` in the caller's transaction; returns how many."""
+) -> list[dict[str, Any]]:
+    """The rows of a request's cards, notices and card updates."""
     rows: list[dict[str, Any]] = []
 
-    def add(platform: str, key: str, request_id: str, message: dict[str, Any]) -> None:
-        rows.append(
-            {
-                "platform": platform,
-                "destination_key": key,
-                "request_id": request_id,
-                "message": json.dumps(message, sort_keys=True),
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
+    def add(platform: str, key: str, request_id: str, message: Composable) -> None:
+        rows.append(outbox_row(platform, key, message, now, request_id=request_id))
 
     refreshed = [e.request_id for e in effects if isinstance(e, RefreshCards)]
     copies = await _posted_copies(conn, refreshed) if refreshed else {}
@@ -76,25 +95,23 @@ async def enqueue_effects(
         match effect:
             case PostCard(request_id=rid, audience=audience, to=to):
                 for platform, address in _routes(policy, to, enabled):
-                    message = {"kind": "card", "audience": audience.value, "to": address}
-                    add(platform, _destination_key(platform, address), rid, message)
+                    card = CardMessage(audience=audience, to=address)
+                    add(platform, _destination_key(platform, address), rid, card)
             case Notify(request_id=rid, text=text, to=to):
                 for platform, address in _routes(policy, to, enabled):
-                    message = {"kind": "text", "text": text, "to": address}
-                    add(platform, _destination_key(platform, address), rid, message)
+                    notice = TextMessage(text=text, to=address)
+                    add(platform, _destination_key(platform, address), rid, notice)
             case RefreshCards(request_id=rid):
                 for copy in copies.get(rid, []):
                     if copy["platform"] in enabled:
-                        message = {"kind": "update", "chat_message_id": copy["id"]}
+                        update = UpdateMessage(chat_message_id=copy["id"])
                         # Each card is its own queue: updates of one card stay in order, but
                         # cards of other requests in the same chat need not wait behind it.
                         # Platforms pace new messages per chat, not edits, and every update
                         # renders the request as it is now.
                         key = f"{copy['destination_key']}#card-{copy['id']}"
-                        add(copy["platform"], key, rid, message)
-    if rows:
-        await conn.execute(insert(outbox), rows)
-    return len(rows)
+                        add(copy["platform"], key, rid, update)
+    return rows
 
 
 async def _posted_copies(

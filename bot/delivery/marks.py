@@ -10,36 +10,36 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import MessageRef
-from bot.delivery.rooms import abandon_room_tasks, wake_room_tasks
-from bot.storage.incidents import record_room, room_of
+from bot.delivery.messages import CardMessage, Composable, OpenRoomTask, RoomTask
+from bot.delivery.rooms import abandon_room_tasks, room_exists, room_made
 from bot.storage.tables import chat_messages, outbox
 
-DeadLetterHook = Callable[[AsyncConnection, Any, str, datetime], Awaitable[None]]
+# A dead-lettered row, its message (None when it could not be read) and why it died; called
+# in the transaction that records it, so what the hook records commits with it.
+DeadLetterHook = Callable[
+    [AsyncConnection, Row[Any], Composable | RoomTask | None, str, datetime], Awaitable[None]
+]
+Outcome = Literal["sent", "retry", "wait", "dead"]
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """What happened to one claimed row; `outcome` is sent, retry, wait or dead."""
+    """What happened to one claimed row."""
 
-    row: Any
-    outcome: str
-    message: dict[str, Any] | None = None
+    row: Row[Any]
+    outcome: Outcome
+    message: Composable | RoomTask | None = None  # None: the row's message could not be read
     ref: MessageRef | None = None  # where a new post landed
     next_at: datetime | None = None  # retry: when to try again
     counts: bool = True  # retry: whether this try counts towards the attempt limit
     reason: str = ""  # retry: the metric's label
     error: str = ""
-
-    @property
-    def report_field(self) -> str:
-        """The `PassReport` field this attempt adds to."""
-        return {"sent": "sent", "retry": "retried", "wait": "retried", "dead": "dead"}[self.outcome]
 
 
 async def mark_all(
@@ -67,19 +67,20 @@ async def mark_all(
         if pace:
             paced = [{"key": a.row.destination_key, "not_before": now + pace} for a in sent]
             await conn.execute(_PACE, paced)
-        cards = [_card_location(a, now) for a in sent if _is(a, "card") and a.ref is not None]
+        cards = [_card_location(a, now) for a in sent if _is_card(a)]
         if cards:
             await conn.execute(insert(chat_messages), cards)
         for attempt in sent:
-            if _is(attempt, "room") and attempt.ref is not None:
-                await _room_made(conn, attempt, now)
+            if isinstance(attempt.message, OpenRoomTask) and attempt.ref is not None:
+                incident = attempt.message.incident_id
+                await room_made(conn, incident, attempt.row.platform, attempt.ref, now)
     for attempt in attempts:
         if attempt.outcome != "sent":
             await _mark_other(conn, attempt, now, wait, on_dead)
 
 
-def _is(attempt: Attempt, kind: str) -> bool:
-    return attempt.message is not None and attempt.message.get("kind") == kind
+def _is_card(attempt: Attempt) -> bool:
+    return isinstance(attempt.message, CardMessage) and attempt.ref is not None
 
 
 async def _mark_other(
@@ -105,9 +106,9 @@ async def _mark_other(
         case "wait":
             # The row's lock first, then the look: a room made since is seen now, or its wake
             # waits for this lock and comes after, so the row is never left asleep.
-            assert attempt.message is not None
+            assert isinstance(attempt.message, RoomTask)
             await conn.execute(this_row.values(next_attempt_at=now + wait))
-            if await room_of(conn, attempt.message["incident_id"], row.platform) is not None:
+            if await room_exists(conn, attempt.message.incident_id, row.platform):
                 await conn.execute(this_row.values(next_attempt_at=now))
         case "dead":
             await conn.execute(
@@ -116,32 +117,22 @@ async def _mark_other(
                 )
             )
             if on_dead is not None:
-                await on_dead(conn, row, attempt.error, now)
-            if _is(attempt, "room"):
-                assert attempt.message is not None
-                await abandon_room_tasks(
-                    conn, attempt.message["incident_id"], row.platform, attempt.error
-                )
-
-
-async def _room_made(conn: AsyncConnection, attempt: Attempt, now: datetime) -> None:
-    """The incident's room exists: remember it and wake what waits for it."""
-    assert attempt.message is not None and attempt.ref is not None
-    incident, platform = attempt.message["incident_id"], attempt.row.platform
-    await record_room(conn, incident, platform, attempt.ref, now)
-    await wake_room_tasks(conn, incident, platform, now)
+                await on_dead(conn, row, attempt.message, attempt.error, now)
+            if isinstance(attempt.message, OpenRoomTask):
+                incident = attempt.message.incident_id
+                await abandon_room_tasks(conn, incident, row.platform, attempt.error)
 
 
 def _card_location(attempt: Attempt, now: datetime) -> dict[str, Any]:
     """Where a new card landed, so its later updates can find it."""
     row, message = attempt.row, attempt.message
-    assert message is not None
-    to = message["to"]
+    assert isinstance(message, CardMessage)
+    to = message.to
     return {
         "request_id": row.request_id,
         "platform": row.platform,
-        "audience": message["audience"],
-        "person": to["key"] if to["kind"] == "person" else None,
+        "audience": message.audience.value,
+        "person": to.key if to.kind == "person" else None,
         "ref": json.dumps(attempt.ref, sort_keys=True),
         "outbox_id": row.id,
         "created_at": now,
@@ -161,12 +152,3 @@ _PACE = (
     .where(outbox.c.id == _FOLLOWING, outbox.c.next_attempt_at < _NOT_BEFORE)
     .values(next_attempt_at=_NOT_BEFORE)
 )
-
-
-def decoded(row: Any) -> dict[str, Any] | None:
-    """The row's message, or None when it is not a JSON object with a kind."""
-    try:
-        message = json.loads(row.message)
-    except ValueError:
-        return None
-    return message if isinstance(message, dict) and "kind" in message else None

@@ -15,21 +15,23 @@ import asyncio
 import functools
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, TypeGuard
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import Row, and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from adapters.port import ChatPort, PermanentFailure, RateLimited, TemporaryFailure
 from bot.delivery.compose import Composed, NothingToSend, compose_all
-from bot.delivery.marks import Attempt, DeadLetterHook, decoded, mark_all
+from bot.delivery.marks import Attempt, DeadLetterHook, mark_all
+from bot.delivery.messages import Composable, RoomTask, decode
 from bot.delivery.retry import PassReport, RetryPolicy
-from bot.delivery.room_enqueue import ROOM_KINDS
 from bot.delivery.rooms import RoomNotReady, deliver_room_task
+from bot.delivery.telling import tell
 from bot.observability.faults import CrashPoint, no_faults
 from bot.observability.metrics import Metrics
 from bot.storage.database import is_outage
@@ -78,12 +80,14 @@ class OutboxRelay:
         attempts = await asyncio.gather(*(self._attempt(c, now) for c in claimed))
         for attempt in attempts:
             if attempt.outcome == "sent" and attempt.message is not None:
-                self.crash(f"after_api_call_before_outbox_mark_done:{attempt.message['kind']}")
+                self.crash(f"after_api_call_before_outbox_mark_done:{attempt.message.kind}")
         await self._record(attempts, now)
-        report = PassReport()
-        for attempt in attempts:
-            setattr(report, attempt.report_field, getattr(report, attempt.report_field) + 1)
-        return report
+        outcomes = Counter(attempt.outcome for attempt in attempts)
+        return PassReport(
+            sent=outcomes["sent"],
+            retried=outcomes["retry"] + outcomes["wait"],
+            dead=outcomes["dead"],
+        )
 
     async def drain(self, now: datetime | None = None, max_passes: int = 1000) -> PassReport:
         """Passes until nothing more is due at `now` (tests and `signoff sweep`)."""
@@ -152,15 +156,15 @@ class OutboxRelay:
                 .where(outbox.c.id.in_([r.id for r in rows]))
                 .values(next_attempt_at=now + self.retry.lease)
             )
-            messages = [decoded(row) for row in rows]
+            messages = [_read(row) for row in rows]
             plain = [
                 (row.platform, row.request_id, message)
                 for row, message in zip(rows, messages, strict=True)
-                if _composed_here(message)
+                if isinstance(message, Composable)
             ]
             plans = iter(await compose_all(conn, self.policy(), plain))
         return [
-            Claimed(row, message, next(plans) if _composed_here(message) else None)
+            Claimed(row, message, next(plans) if isinstance(message, Composable) else None)
             for row, message in zip(rows, messages, strict=True)
         ]
 
@@ -169,11 +173,13 @@ class OutboxRelay:
         row, message, plan = claimed
         port = self.ports.get(row.platform)
         if port is None:
-            return Attempt(row, "dead", message, error=f"platform {row.platform} is not enabled")
-        if message is None:
-            return self._backoff(
-                row, None, now, "error", "the message is not a JSON object with a kind"
-            )
+            read = None if isinstance(message, ValueError) else message
+            return Attempt(row, "dead", read, error=f"platform {row.platform} is not enabled")
+        if isinstance(message, ValueError):
+            # A message no kind of ours describes: a bug or a hand edit, worth a look; it is
+            # retried, and dead-lettered with age, without holding up the rows behind it.
+            unread = f"{type(message).__name__}: {message}"
+            return self._backoff(row, None, now, "error", unread)
         if isinstance(plan, NothingToSend):
             return Attempt(row, "dead", message, error=str(plan))
         if isinstance(plan, Exception):
@@ -181,6 +187,7 @@ class OutboxRelay:
             return self._backoff(row, message, now, "error", f"{type(plan).__name__}: {plan}")
         try:
             if plan is None:
+                assert isinstance(message, RoomTask)
                 ref = await deliver_room_task(
                     self.engine, port, self.policy(), row.platform, message
                 )
@@ -210,7 +217,12 @@ class OutboxRelay:
         return Attempt(row, "sent", message, ref=ref)
 
     def _backoff(
-        self, row: Any, message: dict[str, Any] | None, now: datetime, reason: str, error: str
+        self,
+        row: Row[Any],
+        message: Composable | RoomTask | None,
+        now: datetime,
+        reason: str,
+        error: str,
     ) -> Attempt:
         attempts = row.attempts + 1
         too_old = now - row.created_at >= self.retry.max_age
@@ -255,42 +267,20 @@ class OutboxRelay:
                         attempt.row.id,
                     )
         for attempt in recorded:
-            self._tell(attempt)
-
-    def _tell(self, attempt: Attempt) -> None:
-        """Metrics and the log line for a recorded attempt."""
-        row = attempt.row
-        if attempt.outcome == "sent":
-            self.metrics.delivered.labels(platform=row.platform).inc()
-        elif attempt.outcome == "retry":
-            self.metrics.retried.labels(platform=row.platform, reason=attempt.reason).inc()
-            assert attempt.next_at is not None
-            log.warning(
-                "outbox row %s to %s: %s; next attempt at %s",
-                row.id,
-                row.destination_key,
-                attempt.error,
-                attempt.next_at.isoformat(),
-            )
-        elif attempt.outcome == "dead":
-            self.metrics.dead.labels(platform=row.platform).inc()
-            log.error(
-                "outbox row %s to %s dead-lettered: %s. The decision it reports stands; "
-                "its last_error in the outbox table says what to fix.",
-                row.id,
-                row.destination_key,
-                attempt.error,
-            )
+            tell(attempt, self.metrics)
 
 
 class Claimed(NamedTuple):
-    """A claimed row, its decoded message, and what to send (None: a room task)."""
+    """A claimed row, its message (or why it cannot be read), and what to send (None: a room
+    task, which reads what it needs as it goes)."""
 
-    row: Any
-    message: dict[str, Any] | None
+    row: Row[Any]
+    message: Composable | RoomTask | ValueError
     plan: Composed | Exception | None
 
 
-def _composed_here(message: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
-    """Messages composed with the claim; room tasks read what they need as they go."""
-    return message is not None and message["kind"] not in ROOM_KINDS
+def _read(row: Row[Any]) -> Composable | RoomTask | ValueError:
+    try:
+        return decode(row.message)
+    except ValueError as error:
+        return error

@@ -6,14 +6,15 @@ together or not at all; the relay is woken only after the commit.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.delivery.messages import CardMessage, Composable, RoomTask
 from bot.services.unit_of_work import UnitOfWork, step_all
 from bot.storage.incidents import lock_system, open_incident_of
 from bot.storage.requests import (
@@ -90,19 +91,22 @@ class ApprovalService:
         return len(claimed)
 
     async def undeliverable(
-        self, conn: AsyncConnection, row: Any, error: str, now: datetime
+        self,
+        conn: AsyncConnection,
+        row: Row[Any],
+        message: Composable | RoomTask | None,
+        error: str,
+        now: datetime,
     ) -> None:
         """A dead-lettered card to a person: the ledger records it and the requester is told."""
-        message = json.loads(row.message)
-        to = message.get("to") or {}
-        if message.get("kind") != "card" or to.get("kind") != "person" or not row.request_id:
+        if not isinstance(message, CardMessage) or message.to.kind != "person":
             return
-        state = await load_request(conn, row.request_id)
+        state = await load_request(conn, row.request_id) if row.request_id else None
         if state is None:
             return
         async with self.uow.joined(conn, now) as tx:
             why = error.removeprefix("permanent: ")
-            event, notice = unreachable(state, tx.policy, to["key"], row.platform, why)
+            event, notice = unreachable(state, tx.policy, message.to.key, row.platform, why)
             tx.append([event])
             await tx.enqueue([notice])
 

@@ -21,16 +21,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.port import ChatPort, ServiceUnavailable
-from bot.delivery.enqueue import enqueue_effects
-from bot.delivery.room_enqueue import enqueue_incident_effects
+from bot.delivery.enqueue import enqueue
 from bot.observability.faults import CrashPoint, no_faults
 from bot.observability.metrics import Metrics
 from bot.storage.database import is_outage
 from bot.storage.ledger import append_events
 from bot.storage.requests import save_requests
 from workflows.commands import Command
-from workflows.effects import Effect, Notify, PostCard, RefreshCards
-from workflows.incidents import IncidentEffect, OpenRoom, PostInRoom
+from workflows.effects import Effect
+from workflows.incidents import IncidentEffect
 from workflows.ledger import AuditEvent
 from workflows.machine import step
 from workflows.machine_types import Outcome, Step
@@ -73,7 +72,7 @@ class Transaction:
     conn: AsyncConnection
     now: datetime
     loaded: LoadedPolicyLike
-    platforms: Sequence[str]
+    ports: Mapping[str, ChatPort]
     queued: int = 0
     recorded: bool = False
     events: list[AuditEvent] = field(default_factory=list)
@@ -102,14 +101,7 @@ class Transaction:
     async def enqueue(self, effects: Sequence[Effect | IncidentEffect]) -> None:
         """The outbox rows for `effects`, in this transaction."""
         self.recorded = True
-        plain = [e for e in effects if isinstance(e, PostCard | Notify | RefreshCards)]
-        policy, platforms = self.policy, self.platforms
-        self.queued += await enqueue_effects(self.conn, plain, policy, platforms, self.now)
-        rooms = [e for e in effects if isinstance(e, OpenRoom | PostInRoom)]
-        if rooms:
-            self.queued += await enqueue_incident_effects(
-                self.conn, rooms, policy, platforms, self.now
-            )
+        self.queued += await enqueue(self.conn, effects, self.policy, self.ports, self.now)
 
     async def flush(self) -> None:
         """The ledger, last of all: from its head's lock to the commit, writers wait."""
@@ -135,7 +127,7 @@ class UnitOfWork:
         now = now or self.clock()
         loaded = self.policies.current
         async with unavailable_on_outage(label), self.engine.begin() as conn:
-            tx = Transaction(conn, now, loaded, list(self.ports))
+            tx = Transaction(conn, now, loaded, self.ports)
             yield tx
             await tx.flush()
             if tx.recorded:
@@ -150,7 +142,7 @@ class UnitOfWork:
     @contextlib.asynccontextmanager
     async def joined(self, conn: AsyncConnection, now: datetime) -> AsyncIterator[Transaction]:
         """Record in a transaction someone else opened and commits (the relay's)."""
-        tx = Transaction(conn, now, self.policies.current, list(self.ports))
+        tx = Transaction(conn, now, self.policies.current, self.ports)
         yield tx
         await tx.flush()
 

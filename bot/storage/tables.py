@@ -135,6 +135,9 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
+    # The request a row is about, or the incident whose room it needs: rows are looked up by
+    # it, never by searching the message text.
+    Column("subject_id", String(40), nullable=True, index=True),
     Index("ix_outbox_due", "status", "next_attempt_at"),
     # Only pending rows: the relay asks "is an earlier row of this destination still
     # pending?" for every due row, and sent rows (kept as history) would make each probe

@@ -45,6 +45,8 @@ async def test_upgrade_an_empty_database_to_head(
         "Incidents and their rooms: one open incident per system.",
         "database migrated from 0004 to 0005: "
         "The outbox's per-destination index covers only pending rows.",
+        "database migrated from 0005 to 0006: "
+        "Outbox rows name their subject: their request, or the incident whose room they need.",
     ]
     engine = create_engine(empty_database_url)
     try:

@@ -97,7 +97,7 @@ async def test_a_row_that_cannot_be_composed_holds_up_only_itself(engine: AsyncE
     assert by_request[broken] == {("pending", 1)}  # each broken card waits to be tried again
     poison = next(r for r in rows if r.message == POISON)
     assert (poison.status, poison.attempts) == ("pending", 1)
-    assert poison.last_error.startswith("KeyError")
+    assert poison.last_error.startswith("ValidationError")
     assert all("ValidationError" in (r.last_error or "") for r in rows if r.request_id == broken)
     assert report.sent == len([r for r in rows if r.status == "sent"])
 
