@@ -1,0 +1,1 @@
+"""Tests of the CI client, run as a subprocess of a bare interpreter (`python -I -S`)."""
