@@ -37,6 +37,10 @@ MAX_BODY_BYTES = 64 * 1024
 BODY_TIMEOUT_SECONDS = 10.0
 MAX_WAIT_SECONDS = 30
 STATUSES: frozenset[str] = frozenset(get_args(RequestStatus))
+# Counted as inbound refusals: calls turned away before any work, as the other platforms count.
+REFUSED_BEFORE_WORK = frozenset(
+    {Kind.UNAUTHENTICATED, Kind.MALFORMED, Kind.TOO_LARGE, Kind.RATE_LIMITED}
+)
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,8 @@ def api_routes(
                 client = await backend.authenticate(request.headers.get("Authorization"))
                 return await route(request, client)
             except ApiProblem as error:
-                count_refusal(ABOUT[error.kind].status, error.kind.value)
+                if error.kind in REFUSED_BEFORE_WORK:
+                    count_refusal(ABOUT[error.kind].status, error.kind.value)
                 if error.kind is Kind.UNAUTHENTICATED:
                     log.warning(
                         "api request refused (401): %s from %s", error.detail, request.remote
