@@ -172,16 +172,17 @@ def cancel_on_stop(api: Api, view: View, why: str, args: argparse.Namespace, say
     # The runner follows its signal with harder ones: no second interruption of the cancel.
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, signal.SIG_IGN)
-    reason = f"pipeline cancelled ({why})"
+    reason, code = f"pipeline cancelled ({why})", EXIT["cancelled"]
     try:
-        view = api.call(
-            "POST", api.request_path(view["id"], "/cancel"), {"reason": reason}, timeout=5
-        )[2]
+        path = api.request_path(view["id"], "/cancel")
+        view = api.call("POST", path, {"reason": reason}, timeout=5)[2]
         say(f"{why}: cancelled request {view['id']}: {reason}.")
     except (Refused, Unreachable) as error:
+        # Decided a moment ago, or out of reach: either way this job stops, so never 0.
+        code = UNREACHABLE if isinstance(error, Unreachable) else code
         say(f"{why}: Signoff did not cancel request {view['id']}: {error}")
     report.write_github_files(view, args.url, None)
-    return EXIT["cancelled"]
+    return code
 
 
 def cmd_request(api: Api, args: argparse.Namespace, say: Say) -> int:

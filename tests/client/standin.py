@@ -66,6 +66,7 @@ class Standin:
     cancel_reasons: dict[str, str] = field(default_factory=dict)
     # Raised, in order, by the next calls' authentication (a 429, a 503, ...).
     failures: list[ApiProblem] = field(default_factory=list)
+    failed_at: list[float] = field(default_factory=list)
     refusal: ApiProblem | None = None
     tokens: set[str] = field(default_factory=lambda: {TOKEN})
     audiences: list[str] = field(default_factory=list)
@@ -76,6 +77,7 @@ class Standin:
 
     async def authenticate(self, authorization: str | None) -> Client:
         if self.failures:
+            self.failed_at.append(time.monotonic())
             raise self.failures.pop(0)
         if authorization is None or authorization.removeprefix("Bearer ") not in self.tokens:
             raise ApiProblem(Kind.UNAUTHENTICATED, "unknown, revoked or expired token")
