@@ -1,7 +1,7 @@
 """The metrics and the log line for what the relay did to a row, once it is recorded.
 
 Imports the relay's `Attempt` and the metrics only. A retry is a warning, a dead letter an
-error that says the decision stands and where to look.
+error that names the request or incident, says the decision stands and where to look.
 """
 
 from __future__ import annotations
@@ -32,9 +32,18 @@ def tell(attempt: Attempt, metrics: Metrics) -> None:
     elif attempt.outcome == "dead":
         metrics.dead.labels(platform=row.platform).inc()
         log.error(
-            "outbox row %s to %s dead-lettered: %s. The decision it reports stands; "
+            "outbox row %s to %s%s dead-lettered: %s. The decision it reports stands; "
             "its last_error in the outbox table says what to fix.",
             row.id,
             row.destination_key,
+            _about(row.request_id, row.subject_id),
             attempt.error,
+            extra={"event": "delivery-failed", "subject_id": row.subject_id},
         )
+
+
+def _about(request_id: str | None, subject_id: str | None) -> str:
+    """Which request or incident a row was about, for the reader of the log."""
+    if request_id:
+        return f" about request {request_id}"
+    return f" about incident {subject_id}" if subject_id else ""

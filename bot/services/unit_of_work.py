@@ -5,7 +5,8 @@ clock and the policy once, opens the transaction and turns a database outage int
 `ServiceUnavailable`; the service steps its machine and hands the steps to `tx.record`, which
 queues their effects at once and keeps their audit events for the ledger, appended last, just
 before the commit: from the ledger head's lock to the commit every other writer waits. After
-the commit the outcomes are counted, each audit event is logged and the relay is woken.
+the commit the outcomes are counted, each audit event is logged on a line of its own that
+names its subject, and the relay is woken.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from workflows.model import ApprovalRequest
 from workflows.policy import Policy
 
 log = logging.getLogger("signoff.service")
+events_log = logging.getLogger("signoff.events")
 
 
 class LoadedPolicyLike(Protocol):
@@ -136,6 +138,8 @@ class UnitOfWork:
             self.crash(f"after_commit_before_ack:{label}")
         for code in tx.outcomes:
             self.metrics.commands.labels(action=label, outcome=code).inc()
+        for event in tx.events:
+            log_event(event)
         if tx.queued:
             self.on_commit()
 
@@ -145,10 +149,33 @@ class UnitOfWork:
         tx = Transaction(conn, now, self.policies.current, self.ports)
         yield tx
         await tx.flush()
+        for event in tx.events:
+            log_event(event)
 
     def reading(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         """A connection for reads outside any command."""
         return self.engine.connect()
+
+
+def log_event(event: AuditEvent) -> None:
+    """One line per recorded event, naming its subject: what operators read to follow a
+    request (opened, votes, refusals, the decision, reminders, escalation, expiry)."""
+    actor = event.actor.person or f"{event.actor.platform}:{event.actor.platform_user_id}"
+    reason = event.data.get("reason") if event.action == "denied" else None
+    events_log.info(
+        "%s %s: %s by %s%s",
+        event.subject_type,
+        event.subject_id,
+        event.action,
+        actor,
+        f" ({reason})" if reason else "",
+        extra={
+            "event": event.action,
+            "subject_type": event.subject_type,
+            "subject_id": event.subject_id,
+            "actor": actor,
+        },
+    )
 
 
 async def step_all(
