@@ -1,13 +1,14 @@
-"""A service wired to a real database and a FakeChat, with a policy built in code."""
+"""The application wired to a real database and a `FakeChat`, the way `serve` wires it.
+
+The policy, its people and the clock live in `tests.policies` and `tests.clock`; they are
+named here too, so a test imports what it needs from one place.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,141 +27,21 @@ from bot.services.unit_of_work import UnitOfWork
 from bot.storage.ledger import row_to_entry
 from bot.storage.requests import load_request
 from bot.storage.tables import ledger_entries, outbox, votes
+from tests.clock import T0 as T0
+from tests.clock import Clock as Clock
 from tests.fake_chat import FakeChat
+from tests.policies import BASE_POLICY as BASE_POLICY
+from tests.policies import CHECKLIST as CHECKLIST
+from tests.policies import Policies as Policies
+from tests.policies import actor as actor
+from tests.policies import build_policy as build_policy
+from tests.policies import review_policy as review_policy
+from tests.policies import with_reviews as with_reviews
 from workflows.chain import verify_chain
 from workflows.commands import Answer, Cancel, OpenRequest, Tick
 from workflows.ledger import LedgerEntry
 from workflows.machine_types import Outcome
-from workflows.model import Actor, ApprovalRequest, Verdict
-from workflows.policy import Policy
-
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-BASE_POLICY: dict[str, Any] = {
-    "version": 1,
-    "people": {
-        "mina": {"name": "Mina Park", "email": "mina@acme.example", "slack": "U0MINA"},
-        "jae": {"name": "Jae Kim", "email": "jae@acme.example", "slack": "U0JAE"},
-        "lee": {"name": "Lee Cho", "email": "lee@acme.example", "slack": "U0LEE"},
-        "soo": {"name": "Soo Han", "email": "soo@acme.example", "slack": "U0SOO"},
-        "dan": {"name": "Dan Ruiz", "email": "dan@acme.example", "slack": "U0DAN"},
-        "ines": {"name": "Ines Faro", "email": "ines@acme.example", "slack": "U0INES"},
-        "cdao": {"name": "Ada Chief", "email": "cdao@acme.example", "slack": "U0CDAO"},
-        "out": {"name": "Otto Side", "email": "out@acme.example", "slack": "U0OUT"},
-    },
-    "roles": {
-        "ai-governance-lead": {"members": ["mina", "jae", "lee"], "backup": ["cdao"]},
-        "ml-engineer": {"members": ["soo"]},
-        "security-compliance": {"members": ["dan"]},
-        "board": {"members": ["ines"]},
-    },
-    "channels": {"ai-governance": {"slack": "C0GOV"}},
-    "tiers": {
-        "high": {
-            "quorum": 2,
-            "consult_first": True,
-            "review_every": "30d",
-            "remind_after": "4h",
-            "escalate_after": "24h",
-            "expire_after": "72h",
-        },
-        "limited": {
-            "quorum": 2,
-            "review_every": "90d",
-            "remind_after": "24h",
-            "escalate_after": "72h",
-            "expire_after": "7d",
-        },
-        "minimal": {
-            "quorum": 1,
-            "review_every": "180d",
-            "remind_after": "72h",
-            "expire_after": "14d",
-        },
-    },
-    "systems": {
-        "credit-scoring": {
-            "name": "Credit scoring model",
-            "tier": "high",
-            "raci": {
-                "deploy": {
-                    "responsible": ["ml-engineer"],
-                    "accountable": "ai-governance-lead",
-                    "consulted": ["security-compliance"],
-                    "informed": ["#ai-governance", "board"],
-                }
-            },
-        },
-        "support-bot": {
-            "name": "Support chatbot",
-            "tier": "limited",
-            "raci": {
-                "deploy": {
-                    "responsible": ["ml-engineer"],
-                    "accountable": "ai-governance-lead",
-                    "informed": ["#ai-governance"],
-                }
-            },
-        },
-        "doc-search": {
-            "name": "Internal document search",
-            "tier": "minimal",
-            "raci": {
-                "deploy": {"responsible": ["ml-engineer"], "accountable": "ai-governance-lead"}
-            },
-        },
-    },
-}
-
-
-def build_policy(change: Any = None) -> Policy:
-    """The base policy, optionally edited by `change(raw_dict)` first."""
-    raw = copy.deepcopy(BASE_POLICY)
-    if change is not None:
-        change(raw)
-    return Policy.model_validate(raw)
-
-
-@dataclass(frozen=True)
-class Loaded:
-    policy: Policy
-    digest: str
-
-
-@dataclass
-class Policies:
-    """Stands in for the policy holder: `.current`, and `replace` to simulate a reload."""
-
-    current: Loaded
-
-    @classmethod
-    def of(cls, policy: Policy) -> Policies:
-        return cls(Loaded(policy, _digest(policy)))
-
-    def replace(self, policy: Policy) -> None:
-        self.current = Loaded(policy, _digest(policy))
-
-
-def _digest(policy: Policy) -> str:
-    return hashlib.sha256(policy.model_dump_json().encode()).hexdigest()
-
-
-@dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
-def actor(person: str | None, platform: str = "slack", user_id: str | None = None) -> Actor:
-    return Actor(
-        person=person, platform=platform, platform_user_id=user_id or f"U0{person}".upper()
-    )
+from workflows.model import ApprovalRequest, Verdict
 
 
 @dataclass
@@ -297,21 +178,3 @@ class Harness:
 
     async def chain_ok(self) -> bool:
         return verify_chain(await self.ledger()).ok
-
-
-CHECKLIST = ("Data quality", "Model risk", "Compliance", "Incidents since the last review")
-
-
-def with_reviews(raw: dict[str, Any], **reviews: Any) -> None:
-    raw["systems"]["credit-scoring"]["raci"]["risk-review"] = {
-        "responsible": ["ml-engineer"],
-        "accountable": "ai-governance-lead",
-        "informed": ["#ai-governance"],
-    }
-    raw["reviews"] = reviews
-    for name in ("support-bot", "doc-search"):
-        raw["systems"].pop(name)
-
-
-def review_policy(**reviews: Any) -> Policy:
-    return build_policy(lambda raw: with_reviews(raw, **reviews))
