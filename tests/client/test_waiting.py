@@ -68,7 +68,7 @@ async def test_it_rides_out_503s_and_a_restarted_server(api: Served) -> None:
     client = await start(*ASK, "--url", api.url, env=runner_env(SIGNOFF_TOKEN=TOKEN))
     await until(lambda: api.api_calls("GET"), "the first long poll")
     standin, port = api.standin, int(api.url.rsplit(":", 1)[1])
-    standin.failures += [ApiProblem(Kind.UNAVAILABLE, "database down")] * 2
+    standin.failures.append(ApiProblem(Kind.UNAVAILABLE, "database down"))
     await api.runner.cleanup()  # the long poll's connection drops; nothing listens a while
     restarted = await serve(standin, port)
     try:
