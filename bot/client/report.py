@@ -122,14 +122,21 @@ def outputs(view: View) -> dict[str, str]:
 
 def write_github_files(view: View, base_url: str, artifact_note: str | None) -> None:
     """The outcome in the step summary and the step outputs, when the runner provides them."""
-    summary_path, output_path = (
-        os.environ.get("GITHUB_STEP_SUMMARY"),
-        os.environ.get("GITHUB_OUTPUT"),
-    )
-    if summary_path:
-        with open(summary_path, "a", encoding="utf-8") as out:
-            out.write(summary(view, base_url, artifact_note))
+    write_summary(summary(view, base_url, artifact_note))
+    output_path = os.environ.get("GITHUB_OUTPUT")
     if output_path:
         with open(output_path, "a", encoding="utf-8") as out:
             for name, value in outputs(view).items():
                 out.write(f"{name}={' '.join(value.split())}\n")
+
+
+def write_summary(markdown: str) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(markdown)
+
+
+def failure(title: str, why: object) -> str:
+    """The step summary of a call Signoff refused or never answered: no request to show."""
+    return f"### Signoff: {_cell(title)}\n\n{_cell(why)}\n\nNothing may proceed on it.\n\n"

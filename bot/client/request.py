@@ -238,9 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE
     except Refused as error:
         say(f"Refused by Signoff: {error}")
+        report.write_summary(report.failure(f"{args.command} refused", error))
         return REFUSED
     except Unreachable as error:
         say(f"Signoff did not answer at {args.url}: {error}. Nothing proceeds without it.")
+        report.write_summary(report.failure(f"no answer from {args.url}", error))
         return UNREACHABLE
 
 

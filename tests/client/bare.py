@@ -76,3 +76,15 @@ async def until(condition: Callable[[], object], what: str, tries: int = 300) ->
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{what} did not happen")
+
+
+async def read_until(process: asyncio.subprocess.Process, text: str) -> str:
+    """What the client printed up to and including the first line holding `text`."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    while not lines or text not in lines[-1]:
+        line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        if not line:
+            raise AssertionError(f"the client ended before saying {text!r}:\n{''.join(lines)}")
+        lines.append(line)
+    return "".join(lines)

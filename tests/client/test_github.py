@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from adapters.api.problems import ApiProblem, Kind
 from tests.client.bare import finish, github_env, run, runner_env, start, until
 from tests.client.standin import TOKEN, Served
 
@@ -117,3 +118,16 @@ async def test_oidc_asks_the_runner_for_a_token_meant_for_signoff_and_renews_it(
     outcome = await finish(client)
     assert outcome.code == 0, outcome
     assert api.standin.audiences == [api.url, api.url]
+
+
+async def test_a_refusal_or_silence_is_in_the_step_summary_too(api: Served, tmp_path: Path) -> None:
+    api.standin.refusal = ApiProblem(Kind.FROZEN, "incident inc-7 is open on credit-scoring")
+    env = github_env(tmp_path, api.url, SIGNOFF_TOKEN=TOKEN)
+    refused = await run(*ASK, "--wait", "--url", api.url, env=env)
+    await api.runner.cleanup()
+    silent = await run(*ASK, "--wait", "--url", api.url, "--timeout", "1s", env=env)
+    assert (refused.code, silent.code) == (4, 69)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "### Signoff: request refused\n\nFrozen by an incident: incident inc-7" in summary
+    assert f"### Signoff: no answer from {api.url}\n" in summary
+    assert summary.count("Nothing may proceed on it.") == 2
