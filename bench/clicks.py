@@ -99,7 +99,8 @@ async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, 
     client = make_client("xoxb-bench", f"{api}/api/", session)
     runtime = await build_runtime(
         # No pacing: the stand-in has no rate limit, and B1 measures clicks, not pacing.
-        Settings(database_url=url, signoff_pace_seconds=0),
+        # One person opens every request of the run, past the hourly limit of one person.
+        Settings(database_url=url, signoff_pace_seconds=0, signoff_requests_per_hour=10_000),
         PolicyHolder(EXAMPLE_POLICY),
         clock=lambda: datetime.now(UTC),
         ports={"slack": SlackChat(client)},

@@ -56,7 +56,7 @@ async def build_runtime(
         crash=crash,
     )
     uow = UnitOfWork(engine, policies, ports, clock, metrics, relay.wake, crash)
-    service = ApprovalService(uow)
+    service = ApprovalService(uow, settings.signoff_requests_per_hour)
     relay.on_dead = service.undeliverable
     return Runtime(
         engine, policies, service, relay, metrics, ReviewService(uow), IncidentService(uow)

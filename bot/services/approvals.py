@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -22,6 +22,7 @@ from bot.storage.requests import (
     claim_delivery,
     claim_requests,
     load_request,
+    opened_since,
     pending_requests,
     save_request,
 )
@@ -30,6 +31,7 @@ from workflows.commands import Answer, Command, OpenRequest, Tick
 from workflows.machine import refuse_foreign_card, step
 from workflows.machine_types import Outcome
 from workflows.model import Actor, ApprovalRequest
+from workflows.times import readable_time
 from workflows.undeliverable import unreachable
 from workflows.waiting import waiting_on
 
@@ -37,6 +39,8 @@ from workflows.waiting import waiting_on
 @dataclass
 class ApprovalService:
     uow: UnitOfWork
+    # How many requests one person may open in an hour (SIGNOFF_REQUESTS_PER_HOUR).
+    requests_per_hour: int = 30
 
     async def handle(self, command: Command, delivery: tuple[str, str] | None = None) -> Outcome:
         """Apply `command` once; `delivery` (platform, id) makes a redelivery a no-op."""
@@ -67,6 +71,8 @@ class ApprovalService:
                 state = await load_request(conn, command.request_id, for_update=True)
             else:
                 await lock_system(conn, command.system)
+                if limited := await self._over_limit(conn, command, now):
+                    return limited, None
                 if incident := await open_incident_of(conn, command.system):
                     command = command.model_copy(update={"frozen_by": incident.id})
             if await _from_foreign_card(conn, state, command):
@@ -78,6 +84,25 @@ class ApprovalService:
                 await save_request(conn, state, result.state, now)
             await tx.record([result])
         return result.outcome, result.state or state
+
+    async def _over_limit(
+        self, conn: AsyncConnection, command: OpenRequest, now: datetime
+    ) -> Outcome | None:
+        """The answer to a person who opened as many requests this past hour as one may."""
+        person = command.actor.person
+        if person is None:
+            return None
+        hour = timedelta(hours=1)
+        opened, first = await opened_since(conn, person, now - hour)
+        if opened < self.requests_per_hour or first is None:
+            return None
+        again = readable_time(first + hour, self.uow.policies.current.policy.timezone)
+        return Outcome(
+            False,
+            "rate-limited",
+            f"You opened {opened} requests in the past hour, as many as one person may, so "
+            f"nothing was opened. You can ask again at {again}.",
+        )
 
     async def tick_page(self, request_ids: Sequence[str]) -> int:
         """Tick a page of due requests in one transaction; returns how many it claimed.

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -67,9 +67,26 @@ async def pending_requests(conn: AsyncConnection, limit: int = 500) -> list[Appr
     return [ApprovalRequest.model_validate_json(raw) for raw in rows.scalars()]
 
 
+async def opened_since(
+    conn: AsyncConnection, person: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """How many requests `person` opened after `since`, and when the first of them was:
+    what the per-person rate limit counts."""
+    row = (
+        await conn.execute(
+            select(func.count(), func.min(approval_requests.c.opened_at)).where(
+                approval_requests.c.requester_person == person,
+                approval_requests.c.opened_at > since,
+            )
+        )
+    ).one()
+    return int(row[0] or 0), row[1]
+
+
 def _request_row(new: ApprovalRequest, now: datetime) -> dict[str, Any]:
     return {
         "system": new.system,
+        "activity": new.activity,
         "status": new.status.value,
         "requester_person": new.requester.person,
         "policy_digest": new.policy_digest,

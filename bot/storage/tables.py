@@ -95,6 +95,10 @@ approval_requests = Table(
     Column("next_due_at", UtcDateTime, nullable=True, index=True),
     Column("state", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The activity asked for; requests from before activities had names are deployments.
+    Column("activity", String(64), nullable=False, server_default="deploy"),
+    # How many requests a person opened lately: the per-person rate limit asks on every open.
+    Index("ix_approval_requests_requester", "requester_person", "opened_at"),
 )
 
 # The database's own guard against counting a person twice, whatever the code above it does.

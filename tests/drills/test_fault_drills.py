@@ -100,6 +100,8 @@ async def drill(tmp_path: Path) -> AsyncIterator[Drill]:
             SIGNOFF_POLICY=str(EXAMPLE_POLICY),
             SIGNOFF_OUTBOX_LEASE_SECONDS="1",
             SIGNOFF_PACE_SECONDS="0.01",
+            # Fifty requests by one person within a minute: past the hourly limit.
+            SIGNOFF_REQUESTS_PER_HOUR="100",
             SLACK_BOT_TOKEN="xoxb-drill",
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=str(api.make_url("/api/")),

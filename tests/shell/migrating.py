@@ -35,8 +35,8 @@ async def execute(url: str, *statements: str) -> None:
         await engine.dispose()
 
 
-HEAD = "0006"
-STEPS = 6  # migrations from an empty database to HEAD
+HEAD = "0007"
+STEPS = 7  # migrations from an empty database to HEAD
 
 
 def step_lines(caplog: pytest.LogCaptureFixture) -> list[str]:

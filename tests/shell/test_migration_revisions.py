@@ -70,7 +70,8 @@ async def test_batch_migration_of_a_referenced_table_keeps_its_rows(
     at = "2026-01-01 00:00:00"
     await execute(
         empty_database_url,
-        "INSERT INTO approval_requests VALUES "
+        "INSERT INTO approval_requests (id, system, status, requester_person, policy_digest, "
+        "revision, opened_at, next_due_at, state, updated_at) VALUES "
         f"('r1', 'credit-scoring', 'pending', NULL, 'd', 1, '{at}', NULL, '{{}}', '{at}')",
         "INSERT INTO votes (request_id, person, stance, verdict, platform, at) "
         f"VALUES ('r1', 'mina', 'accountable', 'approve', 'slack', '{at}')",

@@ -47,6 +47,8 @@ async def test_upgrade_an_empty_database_to_head(
         "The outbox's per-destination index covers only pending rows.",
         "database migrated from 0005 to 0006: "
         "Outbox rows name their subject: their request, or the incident whose room they need.",
+        "database migrated from 0006 to 0007: "
+        "Requests name their activity, and a person's recent requests can be counted.",
     ]
     engine = create_engine(empty_database_url)
     try:

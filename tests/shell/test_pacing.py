@@ -24,6 +24,8 @@ async def test_dur_11_a_burst_to_one_channel_is_paced_and_complete(engine: Async
         raw["systems"]["doc-search"]["raci"]["deploy"]["informed"] = ["#ai-governance"]
 
     h = Harness(engine, policies=Policies.of(build_policy(one_approver)))
+    # One person opens the whole burst, far past the hourly limit of one person.
+    h.service.requests_per_hour = 10_000
     relay = OutboxRelay(
         engine,
         {"slack": h.chat},
