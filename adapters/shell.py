@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-
-from workflows.cards import CardView
-from workflows.commands import Answer, Cancel, Command, OpenRequest
+from adapters.inbound import ChatShell
+from workflows.commands import Cancel, OpenRequest
 from workflows.grammar import (
     USAGE,
     CancelRequest,
@@ -18,7 +15,7 @@ from workflows.grammar import (
     ShowStatus,
     help_text,
 )
-from workflows.incidents import EndIncident, IncidentCommand, StartIncident
+from workflows.incidents import EndIncident, StartIncident
 from workflows.machine_types import Outcome
 from workflows.model import Actor
 from workflows.policy import Policy
@@ -26,22 +23,6 @@ from workflows.wording import activities_text, raci_text
 
 # How a request id looks in a button's data, on every platform (the shell makes them).
 REQUEST_ID = r"R[0-9A-Z]{6,26}"
-
-
-@dataclass(frozen=True)
-class ChatShell:
-    dispatch: Callable[[Command, tuple[str, str] | None], Awaitable[Outcome]]
-    new_request_id: Callable[[], str]
-    policy: Callable[[], Policy]
-    waiting_on: Callable[[Actor], Awaitable[str]]
-    # The card a person should see of a request now, or None when there is no such request.
-    card_for: Callable[[str, str | None], Awaitable[CardView | None]]
-    # A button's answer and the card its presser should see after it.
-    answer_on_card: Callable[
-        [Answer, tuple[str, str] | None, str | None], Awaitable[tuple[Outcome, CardView | None]]
-    ]
-    incident: Callable[[IncidentCommand], Awaitable[Outcome]]
-    new_incident_id: Callable[[], str]
 
 
 async def answer_text_command(

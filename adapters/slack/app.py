@@ -20,15 +20,16 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.inbound import ChatShell, ReviewShell
 from adapters.port import RefusalCounter, ServiceUnavailable
-from adapters.shell import ChatShell, answer_text_command, private_note
+from adapters.shell import answer_text_command, private_note
 from adapters.slack.actions import ButtonPress, NotOurs, read_button_press, text_at
 from adapters.slack.blocks import escape
 from adapters.slack.forms import REASON_FORM, press_from_form, reason_form
 from adapters.slack.gate import SignedRequest, slack_gate
 from adapters.slack.identity import SlackIdentity
 from adapters.slack.request_form import add_request_form, open_request_form
-from adapters.slack.review_listeners import ReviewShell, add_review_form, answer_review_command
+from adapters.slack.review_listeners import add_review_form, answer_review_command
 from adapters.slack.shape import Triage, triage
 from adapters.slack.signing import SigningSecrets
 from workflows.commands import Answer

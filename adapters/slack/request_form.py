@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.shell import ChatShell
+from adapters.inbound import ChatShell
 from adapters.slack.actions import dig, text_at
 from adapters.slack.blocks import escape
 from adapters.slack.forms import DEPLOY_FORM, SYSTEM_PICKED, picked, request_form, request_text

@@ -6,32 +6,18 @@ whether a person may complete a review is decided by the engine when the form is
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.inbound import ReviewShell
 from adapters.slack.actions import text_at
 from adapters.slack.blocks import escape
 from adapters.slack.identity import SlackIdentity
 from adapters.slack.review_form import REVIEW_FORM, read_review_form, review_form
 from workflows.grammar import ListReviews, Review
-from workflows.machine_types import Outcome
-from workflows.policy import Policy
-from workflows.reviews import CompleteReview, RiskReview
-
-
-@dataclass(frozen=True)
-class ReviewShell:
-    """What the review listeners need from the shell, handed in so they never import it."""
-
-    dispatch: Callable[[CompleteReview], Awaitable[Outcome]]
-    open_review: Callable[[str], Awaitable[RiskReview | None]]
-    list_text: Callable[[], Awaitable[str]]
-    new_review_id: Callable[[], str]
-    policy: Callable[[], Policy]
+from workflows.reviews import CompleteReview
 
 
 async def answer_review_command(

@@ -22,9 +22,9 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from pydantic import ValidationError
 
+from adapters.inbound import ChatShell
 from adapters.shell import (
     REQUEST_ID,
-    ChatShell,
     answer_text_command,
     incomplete_request,
     private_note,

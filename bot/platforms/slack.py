@@ -20,11 +20,9 @@ from adapters.slack.app import build_bolt, slack_route
 from adapters.slack.chat import lookup_client, make_client
 from adapters.slack.identity import SlackIdentity
 from adapters.slack.outsiders import add_outsider_gate
-from adapters.slack.review_listeners import ReviewShell
 from adapters.slack.signing import SigningSecrets
-from bot.platforms.shells import chat_shell
+from bot.platforms.shells import chat_shell, review_shell
 from bot.runtime import Mount, Runtime
-from bot.services.ids import new_review_id
 from bot.services.outsiders import OutsiderRefusals
 from bot.settings import Settings
 
@@ -80,7 +78,6 @@ def slack_bolt(
     The installation's workspace is learned from `auth.test` when `app` starts, so that
     accounts of other workspaces are refused from the first request on.
     """
-    reviews = runtime.reviews
     shell = chat_shell(runtime)
     identity = SlackIdentity(lookup_client(client), shell.policy, team_id)
 
@@ -92,10 +89,7 @@ def slack_bolt(
         learning.cancel()
 
     app.cleanup_ctx.append(learn_team)
-    review_shell = ReviewShell(
-        reviews.handle, reviews.open_review, reviews.list_text, new_review_id, shell.policy
-    )
-    bolt = build_bolt(client, identity, shell, review_shell)
+    bolt = build_bolt(client, identity, shell, review_shell(runtime))
     outsiders = OutsiderRefusals(runtime.service.uow)
     add_outsider_gate(bolt, identity, outsiders.refuse)
     return bolt

@@ -52,7 +52,9 @@ MUST_NOT_IMPORT: dict[str, dict[str, str]] = {
 # Platform adapters are known to the platform rooms and the serve root only; the rest of the
 # shell sees the ports and the inbound interface.
 ADAPTER_PARTS_ALLOWED_TO = ("bot.platforms", "bot.serve")
-NEUTRAL_ADAPTER_MODULES = frozenset({"adapters.port", "adapters.shell", "adapters.teams.directory"})
+NEUTRAL_ADAPTER_MODULES = frozenset(
+    {"adapters.port", "adapters.shell", "adapters.inbound", "adapters.teams.directory"}
+)
 MAX_LINES = 300
 
 
