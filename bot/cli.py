@@ -123,6 +123,18 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(sweep())
 
 
+def cmd_clients(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.platforms.api_tokens_cli import run_clients
+    from workflows.durations import parse_duration
+
+    try:
+        overlap = parse_duration(args.overlap) if args.clients_command == "rotate" else None
+    except ValueError as error:
+        print(f"signoff clients rotate: --overlap: {error}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_clients(settings, args.clients_command, args.name, overlap))
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.serve import serve
 
@@ -207,6 +219,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--now", help="act as if it were this RFC 3339 time (default: now)")
     sweep.set_defaults(run=cmd_sweep)
+
+    clients = commands.add_parser("clients", help="API clients' tokens (pipelines, agents)")
+    client_commands = clients.add_subparsers(
+        dest="clients_command", required=True, metavar="SUBCOMMAND"
+    )
+    for name, about in (
+        ("issue", "print a new token for a client the policy lists with token: true (once)"),
+        ("rotate", "print a new token; the old one works until the overlap ends"),
+        ("revoke", "end every token of the client at once"),
+    ):
+        sub = client_commands.add_parser(name, help=about)
+        sub.add_argument("name", help="the client's name under clients: in the policy")
+        if name == "rotate":
+            sub.add_argument("--overlap", default="1h", help="how long the old token still works")
+        sub.set_defaults(run=cmd_clients)
 
     teams = commands.add_parser("teams", help="Microsoft Teams")
     teams_commands = teams.add_subparsers(dest="teams_command", required=True, metavar="SUBCOMMAND")

@@ -96,6 +96,9 @@ def serve(settings: Settings) -> int:
             factories["teams"] = teams_port(teams, utc_now, lambda: policies.current.policy)
             mounts.append(teams_mount(teams, utc_now))
         mounts.append(scheduler_mount(settings.signoff_sweep_seconds, utc_now))
+        from bot.platforms.api import api_mount
+
+        mounts.append(api_mount())
         runtime = await build_runtime(
             settings, policies, clock=utc_now, ports=ports, port_factories=factories
         )

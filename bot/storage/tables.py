@@ -234,3 +234,30 @@ def seed_ledger_head(target: Table, connection: Any, **_: Any) -> None:
 
 
 event.listen(ledger_head, "after_create", seed_ledger_head)
+
+# API clients' tokens: the SHA-256 of each secret, never the secret; rotation sets
+# `expires_at` on the old one, revocation `revoked_at`.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("client", String(64), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+# The Idempotency-Keys API clients opened requests with, each client's own.
+api_requests = Table(
+    "api_requests",
+    metadata,
+    Column("client", String(64), primary_key=True),
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("request_id", String(40), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_api_requests_client_created", "client", "created_at"),
+)

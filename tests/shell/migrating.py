@@ -35,7 +35,7 @@ async def execute(url: str, *statements: str) -> None:
         await engine.dispose()
 
 
-HEAD = "0007"
+HEAD = "0008"
 STEPS = 7  # migrations from an empty database to HEAD
 
 

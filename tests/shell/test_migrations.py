@@ -49,6 +49,8 @@ async def test_upgrade_an_empty_database_to_head(
         "Outbox rows name their subject: their request, or the incident whose room they need.",
         "database migrated from 0006 to 0007: "
         "Requests name their activity, and a person's recent requests can be counted.",
+        "database migrated from 0007 to 0008: "
+        "API clients: token hashes, the Idempotency-Keys that opened requests, and change notices.",
     ]
     engine = create_engine(empty_database_url)
     try:

@@ -1,0 +1,249 @@
+"""Wires API v1 into the shell: the routes' backend, over the approval service and the ledger.
+
+The only module of `bot` that knows API v1's routes. A client's token is checked, then its
+call becomes the same command a person's chat message would be (platform `api`, the client's
+name as the account); the machine's answers become problem details.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import TypeVar
+
+from aiohttp import web
+
+from adapters.api.problems import ApiProblem, Kind
+from adapters.api.routes import Client, api_routes, etag
+from adapters.api.schema import EventList, OpenRequestBody, RequestPage, RequestView, SystemView
+from adapters.port import ServiceUnavailable
+from bot.platforms.api_views import event_view, request_view, system_view
+from bot.platforms.api_watch import RequestWatch
+from bot.runtime import Mount, Runtime
+from bot.services.api_requests import ApiRequests, KeyConflict
+from bot.services.api_tokens import TokenRefused, TokenService
+from bot.storage.api_clients import client_requests, request_entries
+from bot.storage.incidents import open_incident_of
+from bot.storage.reviews import open_review_of
+from workflows.clients import callback_allowed
+from workflows.commands import OpenRequest
+from workflows.inventory import person_by_email
+from workflows.machine_types import Denial, Outcome, Problem
+from workflows.model import Actor, ApprovalRequest
+from workflows.opening import API
+from workflows.policy import Policy
+
+log = logging.getLogger("signoff.api")
+T = TypeVar("T")
+PAGE = 50
+
+# What the machine's refusals of an open or a cancel are, as problem details.
+REFUSALS: dict[str, Kind] = {
+    Denial.CLIENT_NOT_ALLOWED: Kind.NOT_ALLOWED,
+    Denial.NOT_REQUESTER: Kind.NOT_FOUND,
+    Denial.DECIDED: Kind.NOT_PENDING,
+    Denial.FROZEN: Kind.FROZEN,
+    Problem.UNKNOWN_SYSTEM: Kind.UNKNOWN_SYSTEM,
+    Problem.UNKNOWN_ACTIVITY: Kind.UNKNOWN_ACTIVITY,
+    Problem.VERSION_REQUIRED: Kind.INVALID_FIELD,
+    Problem.UNKNOWN_REQUEST: Kind.NOT_FOUND,
+}
+
+
+def fingerprint(body: OpenRequestBody) -> str:
+    """The body's identity whatever its key order or spacing: sorted keys, defaults filled."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _refused(outcome: Outcome) -> ApiProblem:
+    kind = REFUSALS.get(outcome.code, Kind.REFUSED)
+    return ApiProblem(kind, outcome.message)
+
+
+class ApiShell:
+    """`ApiBackend` over the runtime's services."""
+
+    def __init__(self, runtime: Runtime, watch: RequestWatch) -> None:
+        self.runtime, self.watch = runtime, watch
+        uow = runtime.service.uow
+        self.tokens = TokenService(uow)
+        self.requests = ApiRequests(runtime.service)
+
+    @property
+    def _policy(self) -> Policy:
+        return self.runtime.policies.current.policy
+
+    def _now(self) -> datetime:
+        return self.runtime.service.uow.clock()
+
+    async def authenticate(self, authorization: str | None) -> Client:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiProblem(Kind.UNAUTHENTICATED, "send Authorization: Bearer <client token>")
+        try:
+            name = await _available(self.tokens.client_of(token.strip()))
+        except TokenRefused as error:
+            raise ApiProblem(Kind.UNAUTHENTICATED, str(error)) from None
+        allowed = self._policy.clients[name].may_request
+        return Client(name, "token", None, {s: list(a) for s, a in allowed.items()})
+
+    def _person(self, given: str | None) -> str | None:
+        if given is None:
+            return None
+        policy = self._policy
+        person = given if given in policy.people else person_by_email(policy, given)
+        if person is None:
+            raise ApiProblem(Kind.INVALID_FIELD, f"on_behalf_of: no person '{given}' in the policy")
+        return person
+
+    async def open(
+        self, client: Client, key: str, body: OpenRequestBody
+    ) -> tuple[RequestView, bool]:
+        on_behalf_of = self._person(body.on_behalf_of)
+        if body.callback is not None:
+            prefixes = self._policy.clients[client.name].callbacks
+            if not callback_allowed(prefixes, body.callback.url):
+                raise ApiProblem(
+                    Kind.INVALID_FIELD,
+                    "callback.url: not under one of this client's allowed callback prefixes",
+                )
+        command = OpenRequest(
+            request_id="",
+            actor=Actor(person=None, platform=API, platform_user_id=client.name),
+            system=body.system,
+            activity=body.activity,
+            version=body.version,
+            environment=body.environment,
+            reason=body.reason,
+            on_behalf_of=on_behalf_of,
+        )
+        stored = body.model_dump_json(exclude_none=True)
+        opened = await _available(self.requests.open(key, fingerprint(body), stored, command))
+        if opened.conflict is KeyConflict.REUSED:
+            raise ApiProblem(
+                Kind.KEY_REUSED,
+                f"this Idempotency-Key opened {opened.request_id} with another body",
+            )
+        if opened.conflict is KeyConflict.IN_FLIGHT:
+            raise ApiProblem(Kind.IN_FLIGHT, "a call with this Idempotency-Key is being handled")
+        if opened.outcome is not None and not opened.outcome.ok:
+            raise _refused(opened.outcome)
+        return await self.get(client, opened.request_id), opened.created
+
+    async def _owned(self, client: Client, request_id: str) -> tuple[ApprovalRequest, str]:
+        found = await _available(self.requests.owned(client.name, request_id))
+        if found is None:
+            raise ApiProblem(Kind.NOT_FOUND, f"no request {request_id} opened by {client.name}")
+        return found
+
+    async def get(self, client: Client, request_id: str) -> RequestView:
+        state, body = await self._owned(client, request_id)
+        async with self.runtime.service.uow.reading() as conn:
+            entries = await request_entries(conn, request_id)
+        return request_view(state, body, entries, self._now())
+
+    async def wait(self, client: Client, request_id: str, seen: str, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        async with self.watch.watching(request_id) as woken:
+            # A change between the caller's read and this registration is not missed.
+            while etag(await self.get(client, request_id)) == seen:
+                left = deadline - loop.time()
+                if left <= 0:
+                    return
+                try:
+                    await asyncio.wait_for(woken.wait(), left)
+                except TimeoutError:
+                    return
+                woken.clear()
+
+    async def cancel(self, client: Client, request_id: str, reason: str) -> RequestView:
+        await self._owned(client, request_id)
+        outcome = await _available(self.requests.cancel(client.name, request_id, reason))
+        if not outcome.ok:
+            raise _refused(outcome)
+        return await self.get(client, request_id)
+
+    async def page(
+        self,
+        client: Client,
+        status: str | None,
+        system: str | None,
+        activity: str | None,
+        cursor: str | None,
+    ) -> RequestPage:
+        after = _decode_cursor(cursor) if cursor else None
+        given = {"status": status, "system": system, "activity": activity}
+        filters = {k: v for k, v in given.items() if v is not None}
+        async with self.runtime.service.uow.reading() as conn:
+            rows = await client_requests(conn, client.name, filters, after, PAGE + 1)
+            items = [
+                request_view(state, body, await request_entries(conn, state.id), self._now())
+                for state, body, _ in rows[:PAGE]
+            ]
+        following = None
+        if len(rows) > PAGE:
+            state, _, at = rows[PAGE - 1]
+            following = _encode_cursor(at, state.id)
+        return RequestPage(items=items, next_cursor=following)
+
+    async def events(self, client: Client, request_id: str) -> EventList:
+        await self._owned(client, request_id)
+        async with self.runtime.service.uow.reading() as conn:
+            entries = await request_entries(conn, request_id)
+        return EventList(items=[event_view(row) for row in entries])
+
+    async def system(self, client: Client, system_id: str) -> SystemView:
+        if system_id not in client.may_request or system_id not in self._policy.systems:
+            raise ApiProblem(
+                Kind.UNKNOWN_SYSTEM, f"no system '{system_id}' this client may ask for"
+            )
+        async with self.runtime.service.uow.reading() as conn:
+            incident = await open_incident_of(conn, system_id)
+            review = await open_review_of(conn, system_id)
+        return system_view(
+            self._policy,
+            system_id,
+            incident.id if incident else None,
+            review.due_at if review else None,
+        )
+
+
+async def _available(call: Awaitable[T]) -> T:
+    """Await `call`; a database outage is a 503, never taken for an answer."""
+    try:
+        return await call
+    except ServiceUnavailable as error:
+        raise ApiProblem(
+            Kind.UNAVAILABLE, "the database is unavailable; nothing changed"
+        ) from error
+
+
+def _encode_cursor(at: datetime, request_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{request_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, request_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(at), request_id
+    except (ValueError, UnicodeDecodeError):
+        raise ApiProblem(Kind.MALFORMED, "cursor: not a cursor this API gave") from None
+
+
+def api_mount() -> Mount:
+    """Adds API v1's routes and the waiters' watch once the runtime exists."""
+
+    def mount(app: web.Application, runtime: Runtime) -> None:
+        watch = RequestWatch(runtime.engine)
+        shell = ApiShell(runtime, watch)
+        app.router.add_routes(api_routes(shell, runtime.metrics.refusal_counter(API)))
+        app.cleanup_ctx.append(watch.running)
+
+    return mount

@@ -1,0 +1,129 @@
+"""Requests machines open through API v1: Idempotency-Keys around the approval service.
+
+Imports no platform adapter. A key is claimed in its own short transaction before the request
+is opened, with the request id chosen up front, so a concurrent duplicate finds the claim
+(in flight) and a call retried after a crash finds the request the key chose. Opening itself
+is the approval service's: the same machine, the same ledger, as a person in chat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.services.approvals import ApprovalService
+from bot.services.ids import new_request_id
+from bot.services.unit_of_work import unavailable_on_outage
+from bot.storage.api_clients import KeyRow, body_of, claim_key, load_key, release_key
+from bot.storage.requests import load_request
+from workflows.commands import Cancel, OpenRequest
+from workflows.machine_types import Outcome
+from workflows.model import Actor, ApprovalRequest
+from workflows.opening import API
+
+# A claim older than this whose request does not exist was left by a call that died.
+STALE_CLAIM = timedelta(seconds=30)
+
+
+class KeyConflict(StrEnum):
+    REUSED = "reused"
+    IN_FLIGHT = "in-flight"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The request a key stands for; `outcome` is the machine's answer when one was asked."""
+
+    request_id: str
+    created: bool
+    outcome: Outcome | None = None
+    conflict: KeyConflict | None = None
+
+
+@dataclass
+class ApiRequests:
+    approvals: ApprovalService
+
+    async def open(self, key: str, fingerprint: str, body: str, command: OpenRequest) -> Opened:
+        """Open `command` once per (client, key); its request_id is replaced by the key's."""
+        client = command.actor.platform_user_id
+        for _ in range(2):
+            request_id = new_request_id()
+            existing = await self._claim(client, key, fingerprint, body, request_id)
+            if existing is None:
+                break
+            found = await self._resolve(client, key, fingerprint, existing)
+            if found is not None:
+                return found
+        else:
+            return Opened("", False, conflict=KeyConflict.IN_FLIGHT)
+        outcome = await self.approvals.handle(command.model_copy(update={"request_id": request_id}))
+        if not outcome.ok:
+            # Refused (not allowed, unknown, frozen): nothing was opened, so the same call may
+            # be made again once the reason is gone.
+            async with self._writing("release-key") as conn:
+                await release_key(conn, client, key)
+        return Opened(request_id, outcome.ok, outcome)
+
+    def _writing(self, label: str) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        return _writing(self.approvals.uow.engine, label)
+
+    async def _claim(
+        self, client: str, key: str, fingerprint: str, body: str, request_id: str
+    ) -> KeyRow | None:
+        """None when this call holds the key now; otherwise the row that holds it."""
+        uow = self.approvals.uow
+        try:
+            async with self._writing("claim-key") as conn:
+                await claim_key(conn, client, key, fingerprint, request_id, body, uow.clock())
+            return None
+        except IntegrityError:
+            async with uow.reading() as conn:
+                row = await load_key(conn, client, key)
+            if row is None:  # released in between: try again
+                return KeyRow(fingerprint, "", uow.clock(), body)
+            return row
+
+    async def _resolve(self, client: str, key: str, fingerprint: str, row: KeyRow) -> Opened | None:
+        """What an existing claim means for this call; None to claim the key afresh."""
+        if not row.request_id:
+            return None
+        if row.fingerprint != fingerprint:
+            return Opened(row.request_id, False, conflict=KeyConflict.REUSED)
+        async with self.approvals.uow.reading() as conn:
+            state = await load_request(conn, row.request_id)
+        if state is not None:
+            return Opened(row.request_id, False)
+        if self.approvals.uow.clock() - row.created_at < STALE_CLAIM:
+            return Opened(row.request_id, False, conflict=KeyConflict.IN_FLIGHT)
+        async with self._writing("release-key") as conn:
+            await release_key(conn, client, key)
+        return None
+
+    async def owned(self, client: str, request_id: str) -> tuple[ApprovalRequest, str] | None:
+        """The request and the body it was opened with, when `client` opened it."""
+        async with self.approvals.uow.reading() as conn:
+            body = await body_of(conn, client, request_id)
+            state = await load_request(conn, request_id) if body is not None else None
+        return None if state is None or body is None else (state, body)
+
+    async def cancel(self, client: str, request_id: str, reason: str) -> Outcome:
+        command = Cancel(request_id=request_id, actor=_actor(client), reason=reason)
+        return await self.approvals.handle(command)
+
+
+def _actor(client: str) -> Actor:
+    return Actor(person=None, platform=API, platform_user_id=client)
+
+
+@contextlib.asynccontextmanager
+async def _writing(engine: AsyncEngine, label: str) -> AsyncIterator[AsyncConnection]:
+    """A short write transaction of its own; a database outage is `ServiceUnavailable`."""
+    async with unavailable_on_outage(label), engine.begin() as conn:
+        yield conn
