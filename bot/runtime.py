@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.port import ChatPort
 from bot.delivery.relay import OutboxRelay
 from bot.delivery.retry import RetryPolicy
-from bot.observability.faults import crash_at
+from bot.observability.faults import CrashPoint, crash_at, no_faults
 from bot.observability.metrics import Metrics
 from bot.policy.source import PolicyHolder
 from bot.services.approvals import ApprovalService
@@ -44,19 +44,48 @@ async def build_runtime(
     ports = dict(ports or {})
     # Some ports keep state in the database (Teams' conversation directory).
     ports.update({name: make(engine) for name, make in (port_factories or {}).items()})
-    crash = crash_at(settings.signoff_fault_at)
-    lease = timedelta(seconds=settings.signoff_outbox_lease_seconds)
+    return assemble_runtime(
+        engine,
+        policies,
+        clock,
+        ports,
+        metrics=metrics,
+        retry=RetryPolicy(
+            lease=timedelta(seconds=settings.signoff_outbox_lease_seconds),
+            pace=timedelta(seconds=settings.signoff_pace_seconds),
+        ),
+        crash=crash_at(settings.signoff_fault_at),
+        requests_per_hour=settings.signoff_requests_per_hour,
+    )
+
+
+def assemble_runtime(
+    engine: AsyncEngine,
+    policies: PolicySource,
+    clock: Callable[[], datetime],
+    ports: Mapping[str, ChatPort],
+    *,
+    metrics: Metrics,
+    retry: RetryPolicy,
+    crash: CrashPoint = no_faults,
+    requests_per_hour: int = ApprovalService.requests_per_hour,
+    jitter: Callable[[], float] | None = None,
+) -> Runtime:
+    """The services and the relay around an engine and the ports; serve, sweep and the test
+    harness all build their parts here, so there is one wiring to trust."""
     relay = OutboxRelay(
         engine,
         ports,
         lambda: policies.current.policy,
         clock,
         metrics,
-        retry=RetryPolicy(lease=lease, pace=timedelta(seconds=settings.signoff_pace_seconds)),
+        retry=retry,
         crash=crash,
     )
+    if jitter is not None:
+        relay.jitter = jitter
     uow = UnitOfWork(engine, policies, ports, clock, metrics, relay.wake, crash)
-    service = ApprovalService(uow, settings.signoff_requests_per_hour)
+    service = ApprovalService(uow, requests_per_hour)
     relay.on_dead = service.undeliverable
     return Runtime(
         engine, policies, service, relay, metrics, ReviewService(uow), IncidentService(uow)

@@ -15,15 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.port import ChatPort
-from bot.delivery.relay import OutboxRelay
 from bot.delivery.retry import RetryPolicy
 from bot.observability.metrics import Metrics
-from bot.runtime import Runtime
-from bot.services.approvals import ApprovalService
+from bot.runtime import Runtime, assemble_runtime
 from bot.services.ids import new_request_id
-from bot.services.incidents import IncidentService
-from bot.services.reviews import ReviewService
-from bot.services.unit_of_work import UnitOfWork
 from bot.storage.ledger import row_to_entry
 from bot.storage.requests import load_request
 from bot.storage.tables import ledger_entries, outbox, votes
@@ -56,34 +51,24 @@ class Harness:
 
     def __post_init__(self) -> None:
         ports: dict[str, ChatPort] = {"slack": self.chat, **self.more_ports}
-        self.relay = OutboxRelay(
+        self._runtime = assemble_runtime(
             self.engine,
-            ports,
-            lambda: self.policies.current.policy,
+            self.policies,
             self.clock,
-            self.metrics,
+            ports,
+            metrics=self.metrics,
             retry=RetryPolicy(),
             jitter=lambda: 1.0,
         )
-        self.uow = UnitOfWork(
-            self.engine, self.policies, ports, self.clock, self.metrics, self.relay.wake
-        )
-        self.service = ApprovalService(self.uow)
-        self.relay.on_dead = self.service.undeliverable
-        self.incidents = IncidentService(self.uow)
-        self.reviews = ReviewService(self.uow)
+        self.relay = self._runtime.relay
+        self.service = self._runtime.service
+        self.uow = self.service.uow
+        self.incidents = self._runtime.incidents
+        self.reviews = self._runtime.reviews
 
     def runtime(self) -> Runtime:
         """What the HTTP app and the sweeps share, around this harness's parts."""
-        return Runtime(
-            self.engine,
-            self.policies,
-            self.service,
-            self.relay,
-            self.metrics,
-            self.reviews,
-            self.incidents,
-        )
+        return self._runtime
 
     async def settle(self) -> None:
         """Deliver everything queued, also what a running app's own relay has claimed."""
