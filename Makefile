@@ -25,7 +25,7 @@ test-fast: $(BIN)/signoff
 lint: $(BIN)/signoff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy workflows bot
+	$(BIN)/mypy workflows bot adapters tests bench
 
 check: test lint
 

@@ -147,7 +147,8 @@ async def test_authz_11_a_click_on_a_decided_request_heals_the_card(engine: Asyn
     await h.relay.drain()
     sent = len(h.chat.calls)
     late = await h.answer(rid, "jae")
-    assert late.code == "decided" and "approved by Mina Park at 2026-11-02 09:00 UTC" in late.message
+    assert late.code == "decided"
+    assert "approved by Mina Park at 2026-11-02 09:00 UTC" in late.message
     assert await h.vote_rows(rid) == [("mina", "approval")]
     await h.relay.drain()
     assert len(h.chat.calls) > sent  # the stale cards were re-rendered again
