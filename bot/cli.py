@@ -9,7 +9,9 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,9 @@ CLIENT_COMMANDS = {
     "status": "a request's state, as the CI client sees it",
     "cancel": "cancel a pending request the CI client opened",
 }
+
+# How long `signoff sweep` waits for messages held back by pacing or a Retry-After.
+SWEEP_PATIENCE = timedelta(seconds=60)
 
 
 def _setup_logging(level: str) -> None:
@@ -89,6 +94,7 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.platforms.ports import platform_ports
     from bot.policy.source import PolicyHolder, policy_path
     from bot.runtime import build_runtime, utc_now
     from bot.scheduling.sweep import run_sweep
@@ -101,6 +107,11 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
         print(f"signoff sweep: --now {args.now!r} is not an RFC 3339 time, such as "
               "2026-12-01T09:00:00Z", file=sys.stderr)  # fmt: skip
         return 2
+    started = time.monotonic()
+
+    def clock() -> datetime:
+        # Time goes on from --now as it does for real, so pacing and Retry-After pass.
+        return now + timedelta(seconds=time.monotonic() - started)
 
     async def sweep() -> int:
         current = await current_revision(settings.database)
@@ -112,10 +123,20 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 1
         policies = PolicyHolder(policy_path(settings))
-        runtime = await build_runtime(settings, policies, clock=lambda: now)
+        platforms = platform_ports(settings, clock, lambda: policies.current.policy)
+        if not platforms.ports and not platforms.factories:
+            print(
+                "signoff sweep: no platform is configured here, so nothing is queued or sent; "
+                "set the Slack or Teams settings the server has (see the README)",
+                file=sys.stderr,
+            )
+        runtime = await build_runtime(
+            settings, policies, clock, ports=platforms.ports, port_factories=platforms.factories
+        )
         try:
-            report = await run_sweep(runtime, now)
+            report = await run_sweep(runtime, now, patience=SWEEP_PATIENCE)
         finally:
+            await platforms.close()
             await runtime.engine.dispose()
         print(f"Sweep at {now.isoformat()}: {report.summary()}.")
         return 0

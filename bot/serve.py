@@ -1,6 +1,6 @@
 """The composition root of `signoff serve`: settings in, platforms mounted, the server running.
 
-The only module besides `bot.platforms` that names the platform adapters.
+Names no adapter itself: `bot.platforms` builds each configured platform's port and routes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable
 
 from aiohttp import web
 
@@ -48,9 +47,7 @@ def _url(sock: socket.socket) -> str:
 
 def serve(settings: Settings) -> int:
     """Run `signoff serve` until it is stopped; the exit code."""
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
-    from adapters.port import ChatPort
+    from bot.platforms.ports import platform_ports
     from bot.policy.source import PolicyHolder
     from bot.runtime import Mount, build_runtime
     from bot.scheduling.scheduler import scheduler_mount
@@ -79,28 +76,26 @@ def serve(settings: Settings) -> int:
                 f"not {head_revision()}; run `signoff db upgrade` first."
             )
         policies = PolicyHolder(path)
-        ports: dict[str, ChatPort] = {}
+        platforms = platform_ports(settings, utc_now, lambda: policies.current.policy)
         mounts: list[Mount] = []
-        if settings.slack_configured:
-            from adapters.slack.chat import SlackChat
-            from bot.platforms.slack import slack_client, slack_mount
+        if platforms.slack is not None:
+            from bot.platforms.slack import slack_mount
 
-            client = slack_client(settings)
-            ports["slack"] = SlackChat(client)
-            mounts.append(slack_mount(settings, client))
-        factories: dict[str, Callable[[AsyncEngine], ChatPort]] = {}
-        if settings.teams_configured:
-            from bot.platforms.teams import teams_config, teams_mount, teams_port
+            mounts.append(slack_mount(settings, platforms.slack))
+        if platforms.teams is not None:
+            from bot.platforms.teams import teams_mount
 
-            teams = teams_config(settings)
-            factories["teams"] = teams_port(teams, utc_now, lambda: policies.current.policy)
-            mounts.append(teams_mount(teams, utc_now))
+            mounts.append(teams_mount(platforms.teams, utc_now))
         mounts.append(scheduler_mount(settings.signoff_sweep_seconds, utc_now))
         from bot.platforms.api import api_mount
 
         mounts.append(api_mount())
         runtime = await build_runtime(
-            settings, policies, clock=utc_now, ports=ports, port_factories=factories
+            settings,
+            policies,
+            clock=utc_now,
+            ports=platforms.ports,
+            port_factories=platforms.factories,
         )
         log.info(
             "policy %s loaded (digest %s, %d systems)",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,6 +20,7 @@ from adapters.port import ServiceUnavailable
 from bot.delivery.retry import PassReport
 from bot.observability.metrics import Metrics
 from bot.runtime import Runtime
+from bot.scheduling.queued import Delivered, deliver_queued, last_outbox_id, queued_since
 from bot.storage.reviews import due_review_ids
 from bot.storage.tables import approval_requests
 
@@ -33,13 +34,18 @@ class SweepReport:
     reviews_ticked: int
     delivery: PassReport
     failed: int = 0
+    queued: int = 0
+    # Of the messages queued, those still pending when the sweep stopped delivering.
+    waiting: int = 0
 
     def summary(self) -> str:
         failed = f", {self.failed} failed (see the log)" if self.failed else ""
+        waiting = f", {self.waiting} of them still waiting" if self.waiting else ""
         return (
             f"{self.ticked} requests due, {self.reviews_ticked} reviews due, "
-            f"{self.reviews_scheduled} first reviews scheduled{failed}; {self.delivery.sent} "
-            f"messages sent, {self.delivery.retried} to retry, {self.delivery.dead} dead-lettered"
+            f"{self.reviews_scheduled} first reviews scheduled{failed}; {self.queued} messages "
+            f"queued; {self.delivery.sent} sent, {self.delivery.retried} attempts to retry, "
+            f"{self.delivery.dead} dead-lettered{waiting}"
         )
 
 
@@ -120,13 +126,19 @@ async def _tick_all(
 
 
 async def run_sweep(
-    runtime: Runtime, now: datetime, batch: int = 200, deliver: bool = True
+    runtime: Runtime,
+    now: datetime,
+    batch: int = 200,
+    deliver: bool = True,
+    patience: timedelta = timedelta(0),
 ) -> SweepReport:
     """Everything due at `now`: first reviews, request and review ticks, then delivery.
 
-    `deliver=False` leaves the messages to the relay running beside the scheduler.
+    `deliver=False` leaves the messages to the relay running beside the scheduler; otherwise
+    rows due within `patience` (paced, or after a Retry-After) are waited for.
     """
     failures = _Failures(runtime.metrics)
+    mark = await last_outbox_id(runtime)
 
     async def schedule(systems: list[str]) -> int:
         return await runtime.reviews.schedule_missing(now, systems)
@@ -142,5 +154,16 @@ async def run_sweep(
     ticked = await _tick_all(
         runtime, now, batch, due_review_ids, reviews.tick_page, "review", failures
     )
-    delivery = await runtime.relay.drain(now) if deliver else PassReport()
-    return SweepReport(requests, scheduled, ticked, delivery, failures.count)
+    queued = await queued_since(runtime, mark)
+    delivered = (
+        await deliver_queued(runtime, mark, patience) if deliver else Delivered(PassReport(), 0)
+    )
+    return SweepReport(
+        requests,
+        scheduled,
+        ticked,
+        delivered.report,
+        failures.count,
+        queued,
+        delivered.waiting,
+    )
