@@ -33,18 +33,6 @@ CLIENT_COMMANDS = {
 SWEEP_PATIENCE = timedelta(seconds=60)
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Alembic narrates its plugins at INFO; our own "signoff.db" lines say what was applied.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
-    # APScheduler logs every run of the sweep job; "signoff.scheduler" says when one did work.
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
-
-
 def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> int:
     from bot.policy.source import policy_path, read_policy
     from workflows.policy_load import PolicyError
@@ -125,10 +113,9 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
         policies = PolicyHolder(policy_path(settings))
         platforms = platform_ports(settings, clock, lambda: policies.current.policy)
         if not platforms.ports and not platforms.factories:
-            print(
-                "signoff sweep: no platform is configured here, so nothing is queued or sent; "
-                "set the Slack or Teams settings the server has (see the README)",
-                file=sys.stderr,
+            log.warning(
+                "sweep: no platform is configured here, so nothing is queued or sent; "
+                "set the Slack or Teams settings the server has (see the README)"
             )
         runtime = await build_runtime(
             settings, policies, clock, ports=platforms.ports, port_factories=platforms.factories
@@ -192,8 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signoff",
         description="Human-in-the-loop approvals for AI operations, driven by a RACI policy file.",
-        epilog="Configuration comes from the environment: DATABASE_URL, SIGNOFF_POLICY, PORT, "
-        "LOG_LEVEL and the Slack and Teams credentials (see the README).",
+        epilog="Configuration comes from the environment: DATABASE_URL, SIGNOFF_POLICY, HOST, "
+        "PORT, LOG_LEVEL, LOG_FORMAT and the Slack and Teams credentials (see the README).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -275,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.client.request import main as client
 
         return client(given)
+    from bot.observability.logs import setup_logging
     from bot.settings import Settings
 
     args = build_parser().parse_args(given)
@@ -285,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = "_".join(str(part) for part in problem["loc"]).upper() or "configuration"
             print(f"signoff: {where}: {problem['msg']}", file=sys.stderr)
         return 2
-    _setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     code: int = args.run(args, settings)
     return code
 
