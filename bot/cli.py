@@ -112,7 +112,10 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         policies = PolicyHolder(policy_path(settings))
         platforms = platform_ports(settings, clock, lambda: policies.current.policy)
-        if not platforms.ports and not platforms.factories:
+        # With no platform here, delivering would dead-letter the server's pending rows as
+        # "platform not enabled": leave them to the server.
+        deliver = bool(platforms.ports or platforms.factories)
+        if not deliver:
             log.warning(
                 "sweep: no platform is configured here, so nothing is queued or sent; "
                 "set the Slack or Teams settings the server has (see the README)"
@@ -121,7 +124,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
             settings, policies, clock, ports=platforms.ports, port_factories=platforms.factories
         )
         try:
-            report = await run_sweep(runtime, now, patience=SWEEP_PATIENCE)
+            report = await run_sweep(runtime, now, deliver=deliver, patience=SWEEP_PATIENCE)
         finally:
             await platforms.close()
             await runtime.engine.dispose()

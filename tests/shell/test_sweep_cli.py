@@ -75,3 +75,21 @@ async def test_sweep_now_sends_the_reminders_it_queued_through_the_configured_sl
     answered = len(standin.called("chat.postMessage")) + len(standin.called("chat.update"))
     sent, retried = answered - slack_busy, int(slack_busy)
     assert f"{sent} messages queued; {sent} sent, {retried} attempts to retry, 0 dead" in out, out
+
+
+async def test_a_sweep_with_no_platform_leaves_the_servers_messages_alone(tmp_path: Path) -> None:
+    env = _env(tmp_path, SIGNOFF_POLICY=str(EXAMPLE_POLICY))
+    assert (await _signoff(tmp_path, env, "db", "upgrade"))[0] == 0
+    engine = create_engine(env["DATABASE_URL"])
+    try:  # the server's cards, queued for its Slack and not yet sent
+        h = Harness(engine, policies=PolicyHolder(EXAMPLE_POLICY))  # type: ignore[arg-type]
+        await h.open("soo", system="credit-scoring")
+    finally:
+        await engine.dispose()
+    code, out, err = await _signoff(tmp_path, env, "sweep", "--now", "2026-11-02T09:30:00Z")
+    assert code == 0, err
+    assert "no platform is configured here" in err
+    assert "0 messages queued; 0 sent" in out
+    with sqlite3.connect(tmp_path / "signoff.db") as db:
+        statuses = {s for (s,) in db.execute("SELECT status FROM outbox")}
+    assert statuses == {"pending"}
