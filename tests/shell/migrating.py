@@ -36,7 +36,7 @@ async def execute(url: str, *statements: str) -> None:
 
 
 HEAD = "0008"
-STEPS = 7  # migrations from an empty database to HEAD
+STEPS = 8  # migrations from an empty database to HEAD
 
 
 def step_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
