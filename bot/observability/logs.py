@@ -16,6 +16,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # lines say what was applied), APScheduler logs every run of the sweep job
 # ("signoff.scheduler" says when one did work).
 QUIET = ("alembic", "apscheduler")
+HANDLER_NAME = "signoff-stderr"
 
 
 def json_formatter() -> logging.Formatter:
@@ -35,9 +36,13 @@ def setup_logging(level: str, form: Literal["text", "json"] = "text") -> None:
     """Route every logger to stderr at `level`, in the form LOG_FORMAT names."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(json_formatter() if form == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
+    # Replace only our own handler from an earlier call: others (a test's capture, an
+    # embedding program's) keep receiving every record.
     for old in root.handlers[:]:
-        root.removeHandler(old)
+        if old.get_name() == HANDLER_NAME:
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name in QUIET:
