@@ -29,6 +29,7 @@ from adapters.api.schema import (
     SystemView,
     WhoAmI,
 )
+from adapters.bodies import BodyTooLarge, read_bounded
 from adapters.port import RefusalCounter
 
 log = logging.getLogger("signoff.api")
@@ -117,22 +118,13 @@ async def read_body(request: web.Request) -> bytes:
     """The whole body, at most 64 KiB, within the read timeout; chunked bodies included."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise ApiProblem(Kind.TOO_LARGE, f"the body is {request.content_length} bytes")
-    chunks: list[bytes] = []
-    size = 0
-
-    async def drain() -> None:
-        nonlocal size
-        while chunk := await request.content.read(16 * 1024):
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise ApiProblem(Kind.TOO_LARGE, "the body is over 64 KiB")
-            chunks.append(chunk)
-
     try:
-        await asyncio.wait_for(drain(), BODY_TIMEOUT_SECONDS)
+        async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
+            return await read_bounded(request, MAX_BODY_BYTES)
+    except BodyTooLarge as error:
+        raise ApiProblem(Kind.TOO_LARGE, "the body is over 64 KiB") from error
     except TimeoutError as error:
         raise ApiProblem(Kind.MALFORMED, "the body did not arrive in time") from error
-    return b"".join(chunks)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from adapters.bodies import BodyTooLarge, read_bounded
 from adapters.port import RefusalCounter
 from adapters.slack.signing import SigningSecrets, check_signature
 
@@ -66,27 +67,6 @@ def _depth(value: object, limit: int) -> bool:
     return True
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: web.Request) -> bytes:
-    """The whole body, however many reads it arrives in, up to `MAX_BODY_BYTES`.
-
-    One `content.read(n)` returns what happens to be buffered, so a body that arrives in
-    several TCP segments would be judged (and its signature refused) on its first part.
-    Raises `_TooLarge` past the limit, chunked bodies included.
-    """
-    parts: list[bytes] = []
-    size = 0
-    async for part in request.content.iter_any():
-        size += len(part)
-        if size > MAX_BODY_BYTES:
-            raise _TooLarge
-        parts.append(part)
-    return b"".join(parts)
-
-
 def _parse(body: bytes) -> SignedRequest | None:
     """Slack's form bodies, with `payload` holding JSON for interactions; None if malformed."""
     try:
@@ -132,8 +112,8 @@ def slack_gate(
             return refuse(413, "too-large", "declared body over 1 MiB", request)
         try:
             async with asyncio.timeout(read_timeout):
-                body = await _read_body(request)
-        except _TooLarge:
+                body = await read_bounded(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
             return refuse(413, "too-large", "body over 1 MiB", request)
         except TimeoutError:
             return refuse(408, "slow-body", f"body not received within {read_timeout:g} s", request)
