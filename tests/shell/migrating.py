@@ -35,8 +35,8 @@ async def execute(url: str, *statements: str) -> None:
         await engine.dispose()
 
 
-HEAD = "0008"
-STEPS = 8  # migrations from an empty database to HEAD
+HEAD = "0010"
+STEPS = 10  # migrations from an empty database to HEAD
 
 
 def step_lines(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -51,6 +51,9 @@ async def test_upgrade_an_empty_database_to_head(
         "Requests name their activity, and a person's recent requests can be counted.",
         "database migrated from 0007 to 0008: "
         "API clients: token hashes, the Idempotency-Keys that opened requests, and change notices.",
+        "database migrated from 0008 to 0009: API callbacks: each client's webhook signing secret.",
+        "database migrated from 0009 to 0010: "
+        "Ledger anchors: timestamp tokens for the head, and ledger tables that refuse change.",
     ]
     engine = create_engine(empty_database_url)
     try:
