@@ -46,6 +46,19 @@ class Settings(BaseSettings):
     signoff_sweep_seconds: float = Field(
         default=60, gt=0, le=3600, description="how often reminders, expiries and reviews run"
     )
+    signoff_public_url: str | None = Field(
+        default=None,
+        description="where people and machines reach Signoff, e.g. https://signoff.acme.example; "
+        "the audience API v1 requires of GitHub and GitLab ID tokens",
+    )
+    signoff_github_oidc_issuer: str = Field(
+        default="https://token.actions.githubusercontent.com",
+        description="the issuer of GitHub Actions ID tokens (GitHub Enterprise Server: its own)",
+    )
+    signoff_gitlab_oidc_issuer: str = Field(
+        default="https://gitlab.com",
+        description="the issuer of GitLab CI ID tokens (self-managed: its URL)",
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -66,6 +79,34 @@ class Settings(BaseSettings):
     # Sovereign clouds (US Government, China) have their own authority and Bot Framework scope.
     microsoft_authority_host: str = "https://login.microsoftonline.com"
     microsoft_bot_scope: str = "https://api.botframework.com/.default"
+
+    # The console (README, "Console"): local mode on loopback, else a sign-in.
+    signoff_console: Literal["auto", "local", "off"] = Field(
+        default="auto", description="local: refuse to start unless HOST is loopback"
+    )
+    signoff_console_secret: SecretStr | None = Field(
+        default=None, description="signs console sessions; required with a sign-in"
+    )
+    signoff_console_session_hours: float = Field(default=8, gt=0, le=24 * 30)
+    console_oidc_issuer: str | None = Field(
+        default=None, alias="signoff_console_oidc_issuer", description="OpenID Connect issuer URL"
+    )
+    signoff_console_oidc_client_id: str | None = None
+    signoff_console_oidc_client_secret: SecretStr | None = None
+    signoff_console_oidc_bind: Literal["entra", "slack"] = Field(
+        default="entra", description="entra: oid+tid to a person's teams id; slack: user id"
+    )
+    signoff_console_oidc_tenant: str | None = Field(
+        default=None, description="entra: the tid accepted (default MICROSOFT_APP_TENANT_ID)"
+    )
+    signoff_console_url: str | None = Field(
+        default=None, description="the console's public URL, for the sign-in redirect"
+    )
+    console_proxy_header: str | None = Field(
+        default=None,
+        alias="signoff_console_proxy_header",
+        description="a trusted proxy's header naming the person (policy id or email)",
+    )
 
     @property
     def database(self) -> str:
