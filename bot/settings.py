@@ -88,8 +88,8 @@ class Settings(BaseSettings):
         default=None, description="signs console sessions; required with a sign-in"
     )
     signoff_console_session_hours: float = Field(default=8, gt=0, le=24 * 30)
-    console_oidc_issuer: str | None = Field(
-        default=None, alias="signoff_console_oidc_issuer", description="OpenID Connect issuer URL"
+    signoff_console_oidc_issuer: str | None = Field(
+        default=None, description="OpenID Connect issuer URL"
     )
     signoff_console_oidc_client_id: str | None = None
     signoff_console_oidc_client_secret: SecretStr | None = None
@@ -99,12 +99,8 @@ class Settings(BaseSettings):
     signoff_console_oidc_tenant: str | None = Field(
         default=None, description="entra: the tid accepted (default MICROSOFT_APP_TENANT_ID)"
     )
-    signoff_console_url: str | None = Field(
-        default=None, description="the console's public URL, for the sign-in redirect"
-    )
-    console_proxy_header: str | None = Field(
+    signoff_console_proxy_header: str | None = Field(
         default=None,
-        alias="signoff_console_proxy_header",
         description="a trusted proxy's header naming the person (policy id or email)",
     )
 

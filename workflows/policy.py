@@ -136,6 +136,12 @@ class ReviewSettings(_Model):
     checklist: tuple[str, ...] = Field(default=DEFAULT_CHECKLIST, min_length=1)
 
 
+class ConsoleSettings(_Model):
+    """Who the console shows more than what involves them: auditors read everything."""
+
+    auditors: tuple[Name, ...] = ()
+
+
 class ActivityRaci(_Model):
     """Who is Responsible, Accountable, Consulted and Informed for one activity.
 
@@ -185,6 +191,7 @@ class Policy(_Model):
     systems: dict[Name, System]
     # Machines that may ask (pipelines, agents); never approvers.
     clients: dict[Name, ClientPolicy] = {}
+    console: ConsoleSettings = ConsoleSettings()
 
     def rules_for(self, system_id: str, activity: str | None = None) -> TierRules:
         """The tier rules of a system, with its overrides and then the activity's applied."""

@@ -178,6 +178,12 @@ def _clients(policy: Policy) -> Iterator[Finding]:
                     )
 
 
+def _console(policy: Policy) -> Iterator[Finding]:
+    for index, auditor in enumerate(policy.console.auditors):
+        if auditor not in policy.people:
+            yield ("console", "auditors", index), f"unknown person '{auditor}'"
+
+
 def _timezone(policy: Policy) -> Iterator[Finding]:
     try:
         ZoneInfo(policy.timezone)
@@ -195,6 +201,7 @@ RULES: tuple[Callable[[Policy], Iterator[Finding]], ...] = (
     _roles,
     _unique_people,
     _clients,
+    _console,
     _timezone,
 )
 
