@@ -51,6 +51,9 @@ class ReviewShell(Protocol):
 
     async def open_review(self, system: str) -> RiskReview | None: ...
 
+    async def review(self, review_id: str) -> RiskReview | None:
+        """A review as it is now, open or completed; None when there is no such review."""
+
     async def list_text(self) -> str: ...
 
     def new_review_id(self) -> str: ...

@@ -11,6 +11,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from workflows.cards import CardView
 from workflows.policy import Policy
+from workflows.reviews import RiskReview
 
 MessageRef = dict[str, str]
 
@@ -32,10 +33,15 @@ class Destination:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """Plain text, and for cards the view to render; `text` is the notification fallback."""
+    """Plain text, and for cards the view to render; `text` is the notification fallback.
+
+    `review` is the risk review a notice is about, as it is now: a platform whose cards can
+    complete it (Teams) renders the notice as that card; the others send the text.
+    """
 
     text: str
     card: CardView | None = None
+    review: RiskReview | None = None
 
 
 class DeliveryError(Exception):

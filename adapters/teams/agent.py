@@ -22,17 +22,19 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from pydantic import ValidationError
 
-from adapters.inbound import ChatShell
+from adapters.inbound import ChatShell, ReviewShell
 from adapters.shell import (
     REQUEST_ID,
     answer_text_command,
     incomplete_request,
     private_note,
 )
-from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card
+from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card, attachment
 from adapters.teams.directory import ConversationRef, Directory
 from adapters.teams.identity import TeamsIdentity
 from adapters.teams.mris import UserMris, answerer_ids
+from adapters.teams.review_card import REVIEW_VERBS
+from adapters.teams.reviews import TeamsReviews, read_review_action
 from workflows.cards import CardView
 from workflows.commands import Answer
 from workflows.grammar import GrammarError, ListReviews, RequestApproval, Review, parse
@@ -44,7 +46,6 @@ CARD = "application/vnd.microsoft.card.adaptive"
 _REQUEST_ID = re.compile(f"^{REQUEST_ID}$")
 _MENTION = re.compile(r"<at>[^<]*</at>")
 _VERDICTS = {VERB_PREFIX + verdict.value: verdict for verdict in Verdict}
-NOT_IN_TEAMS = "Risk reviews are answered in Slack in this version of Signoff."
 
 
 class SignoffAgent(ActivityHandler):
@@ -55,8 +56,10 @@ class SignoffAgent(ActivityHandler):
         directory: Directory,
         tenant_id: str,
         mris: UserMris,
+        reviews: ReviewShell,
     ) -> None:
         self.shell = shell
+        self.reviews = TeamsReviews(reviews, mris)
         self.identity = identity
         self.directory = directory
         self.mris = mris
@@ -84,7 +87,11 @@ class SignoffAgent(ActivityHandler):
                 case RequestApproval():
                     reply = incomplete_request(parsed)
                 case Review() | ListReviews():
-                    reply = NOT_IN_TEAMS
+                    answer = await self.reviews.answer_command(parsed)
+                    if not isinstance(answer, str):
+                        await _reply(turn_context, _card_message(answer, "Risk review"))
+                        return
+                    reply = answer
                 case _:
                     reply = "That command is not available in this version of Signoff yet."
         if reply:
@@ -118,6 +125,8 @@ class SignoffAgent(ActivityHandler):
         action = invoke_value.action
         data: dict[str, Any] = action.data if action and isinstance(action.data, dict) else {}
         verb = action.verb if action else None
+        if verb in REVIEW_VERBS:
+            return await self._review_action(turn_context, verb, data)
         request_id, revision = data.get("r"), data.get("v")
         if not (
             isinstance(request_id, str)
@@ -151,6 +160,18 @@ class SignoffAgent(ActivityHandler):
         card = adaptive_card(view, mris, note)
         return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card)
 
+    async def _review_action(
+        self, turn_context: TurnContext, verb: str | None, data: dict[str, Any]
+    ) -> AdaptiveCardInvokeResponse:
+        action = read_review_action(verb, data)
+        if action is None:
+            return _error(HTTPStatus.BAD_REQUEST, "This is not a Signoff card action.")
+        actor = await self.identity.actor(turn_context.activity)
+        card = await self.reviews.act(action, actor)
+        if card is None:
+            return _error(HTTPStatus.NOT_FOUND, f"There is no review {action.review_id}.")
+        return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card)
+
     async def _reference(self, activity: Activity) -> ConversationRef:
         conversation = activity.conversation
         sender = activity.from_property
@@ -169,10 +190,16 @@ class SignoffAgent(ActivityHandler):
         )
 
 
-async def _reply(turn_context: TurnContext, text: str) -> None:
+def _card_message(card: dict[str, Any], summary: str) -> Activity:
+    return Activity.model_validate(
+        {"type": "message", "summary": summary, "attachments": [attachment(card)]}
+    )
+
+
+async def _reply(turn_context: TurnContext, reply: str | Activity) -> None:
     """A reply after the command was handled; its failure must not fail the activity."""
     try:
-        await turn_context.send_activity(text)
+        await turn_context.send_activity(reply)
     except (aiohttp.ClientError, TimeoutError) as error:
         log.warning("a Teams reply could not be sent (%s); the command itself was handled", error)
 

@@ -35,6 +35,8 @@ from adapters.teams.directory import ConversationRef, Directory
 from adapters.teams.entra import TokenUnavailable
 from adapters.teams.graph import GraphClient
 from adapters.teams.mris import UserMris, answerer_ids
+from adapters.teams.review_card import review_card
+from adapters.teams.reviews import completer_ids
 from adapters.teams.rooms import TeamsRooms
 from workflows.policy import Policy
 
@@ -116,7 +118,9 @@ class TeamsChat:
     async def post(self, to: Destination, message: OutgoingMessage) -> MessageRef:
         async with delivery():
             service_url, conversation = await self._conversation_for(to)
-            activity = await self._activity(message, service_url, conversation)
+            activity = await self._activity(
+                message, service_url, conversation, to.kind != "channel"
+            )
             client = await self.connector.at(service_url)
             sent = await client.conversations.send_to_conversation(conversation, activity)
         if not sent.id:
@@ -133,8 +137,24 @@ class TeamsChat:
             )
 
     async def _activity(
-        self, message: OutgoingMessage, service_url: str, conversation: str
+        self, message: OutgoingMessage, service_url: str, conversation: str, personal: bool = True
     ) -> Activity:
+        if message.review is not None:
+            # A reminder, an escalation or a completion: the review's card says it, with the
+            # form for a person's chat, read-only in a channel until refreshed by those who
+            # may complete it.
+            policy = self.policy()
+            ids = completer_ids(message.review, policy)
+            card = review_card(
+                message.review,
+                policy,
+                form=personal,
+                user_mris=await self.mris.find(ids, service_url, conversation),
+                notice=message.text,
+            )
+            return Activity.model_validate(
+                {"type": "message", "summary": message.text, "attachments": [attachment(card)]}
+            )
         if message.card is None:
             # Plain: a reason or a summary someone typed must not render as Markdown.
             return Activity(type="message", text=message.text, text_format="plain")

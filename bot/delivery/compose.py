@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import Destination, MessageRef, OutgoingMessage
 from bot.delivery.messages import Address, CardMessage, Composable, TextMessage, UpdateMessage
-from bot.storage.tables import approval_requests, chat_messages
+from bot.storage.tables import approval_requests, chat_messages, risk_reviews
 from workflows.cards import card_view
 from workflows.effects import Audience
 from workflows.model import ApprovalRequest
 from workflows.policy import Policy
+from workflows.reviews import RiskReview
 
 
 class NothingToSend(Exception):
@@ -75,9 +76,17 @@ async def compose_all(
             chat_messages.c.ref,
         ).where(chat_messages.c.id.in_(ids))
         copies = {copy.id: copy for copy in await conn.execute(query)}
+    reviews = await _reviews(
+        conn, {rid for _, rid, m in rows if rid and isinstance(m, TextMessage)}
+    )
     composed: list[Composed | Exception] = []
     for platform, request_id, message in rows:
         try:
+            if isinstance(message, TextMessage):
+                to = destination(policy, platform, message.to)
+                review = reviews.get(request_id or "")
+                composed.append(Composed(to, None, OutgoingMessage(message.text, review=review)))
+                continue
             composed.append(_compose(policy, platform, request_id, message, states, copies))
         except Exception as error:
             composed.append(error)
@@ -103,6 +112,23 @@ async def _states(
     return states
 
 
+async def _reviews(conn: AsyncConnection, subject_ids: set[str]) -> dict[str, RiskReview]:
+    """The risk reviews among the subjects of notices, as they are now, so a platform can
+    show a reminder as the review's card; a review that does not parse stays a notice."""
+    if not subject_ids:
+        return {}
+    query = select(risk_reviews.c.id, risk_reviews.c.state).where(
+        risk_reviews.c.id.in_(sorted(subject_ids))
+    )
+    found: dict[str, RiskReview] = {}
+    for row in await conn.execute(query):
+        try:
+            found[row.id] = RiskReview.model_validate_json(row.state)
+        except ValueError:
+            continue
+    return found
+
+
 def _compose(
     policy: Policy,
     platform: str,
@@ -111,9 +137,7 @@ def _compose(
     states: Mapping[str, ApprovalRequest | Exception],
     copies: Mapping[int, Any],
 ) -> Composed:
-    if isinstance(message, TextMessage):
-        to = destination(policy, platform, message.to)
-        return Composed(to, None, OutgoingMessage(text=message.text))
+    assert not isinstance(message, TextMessage)  # composed by `compose_all`, with its review
     state = states.get(request_id or "")
     if state is None:
         raise NothingToSend(f"request {request_id} does not exist")

@@ -62,6 +62,9 @@ class ReviewServices(_PolicyInForce):
     async def open_review(self, system: str) -> RiskReview | None:
         return await self.runtime.reviews.open_review(system)
 
+    async def review(self, review_id: str) -> RiskReview | None:
+        return await self.runtime.reviews.review(review_id)
+
     async def list_text(self) -> str:
         return await self.runtime.reviews.list_text()
 

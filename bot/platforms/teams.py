@@ -26,7 +26,7 @@ from adapters.teams.keys import KeySet
 from adapters.teams.mris import UserMris
 from adapters.teams.route import teams_route
 from adapters.teams.token_check import TokenCheck
-from bot.platforms.shells import chat_shell
+from bot.platforms.shells import chat_shell, review_shell
 from bot.runtime import Mount, Runtime
 from bot.settings import Settings
 from bot.storage.conversations import DatabaseDirectory
@@ -115,7 +115,9 @@ def add_teams_messages(
     shell = chat_shell(runtime)
     identity = TeamsIdentity(shell.policy, member_email(config.connector))
     directory = DatabaseDirectory(runtime.engine, clock)
-    agent = SignoffAgent(shell, identity, directory, config.tenant_id, config.mris)
+    agent = SignoffAgent(
+        shell, identity, directory, config.tenant_id, config.mris, review_shell(runtime)
+    )
     adapter = CloudAdapter(connection_manager=OneConnection(config.tokens, config.bot_scope))
     adapter.on_turn_error = on_turn_error
     check = TokenCheck(KeySet(config.metadata_url), config.app_id, {config.tenant_id})

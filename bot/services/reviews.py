@@ -105,6 +105,10 @@ class ReviewService:
         async with self.uow.reading() as conn:
             return await open_review_of(conn, system)
 
+    async def review(self, review_id: str) -> RiskReview | None:
+        async with self.uow.reading() as conn:
+            return await load_review(conn, review_id)
+
     async def list_text(self) -> str:
         """`/signoff reviews`."""
         async with self.uow.reading() as conn:
