@@ -28,6 +28,8 @@ CLIENT_COMMANDS = {
     "status": "a request's state, as the CI client sees it",
     "cancel": "cancel a pending request the CI client opened",
 }
+# `signoff mcp` needs neither the server's settings nor its dependencies, only the MCP SDK.
+AGENT_COMMANDS = {"mcp": "a stdio MCP server with which AI agents ask for approval and wait"}
 
 # How long `signoff sweep` waits for messages held back by pacing or a Retry-After.
 SWEEP_PATIENCE = timedelta(seconds=60)
@@ -254,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     package.add_argument("--app-id", help="the bot's Entra client id (default: MICROSOFT_APP_ID)")
     package.add_argument("--output", "-o", default="signoff-teams.zip", help="zip file to write")
     package.set_defaults(run=cmd_teams_package)
+    for name, about in AGENT_COMMANDS.items():  # listed here, run by bot.agents.command
+        commands.add_parser(name, help=about, add_help=False)
     for name, about in CLIENT_COMMANDS.items():  # listed here, run by bot.client.request
         commands.add_parser(name, help=about, add_help=False)
     return parser
@@ -265,6 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.client.request import main as client
 
         return client(given)
+    if given and given[0] in AGENT_COMMANDS:
+        from bot.agents.command import main as agents
+
+        return agents(given[1:])
     from bot.observability.logs import setup_logging
     from bot.settings import Settings
 

@@ -18,6 +18,7 @@ from workflows.ledger import AuditEvent, format_time
 from workflows.machine_types import Denial, Outcome, Problem, Step
 from workflows.model import ApprovalRequest
 from workflows.policy import DEPLOY, Policy
+from workflows.provenance import provenance_data
 from workflows.wording import (
     activity_on,
     describe,
@@ -89,6 +90,9 @@ def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: st
         escalate_at=now + rules.escalate_after if rules.escalate_after else None,
         expires_at=now + rules.expire_after,
         escalated=routed,
+        artifact=command.artifact,
+        ci=command.ci,
+        agent=command.agent,
     )
     informed = informed_of(policy, system, activity)
     effects: tuple[Effect, ...] = (
@@ -126,6 +130,7 @@ def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: st
             "consulted": list(consulted),
             "asked": list(asked),
             "expires_at": format_time(state.expires_at),
+            **provenance_data(state.artifact, state.ci, state.agent),
         },
     )
     message = f"{describe(state)} is open; asked {names(policy, asked)} to approve"

@@ -22,7 +22,7 @@ from adapters.api.problems import ApiProblem, Kind
 from adapters.api.routes import Client, api_routes, etag
 from adapters.api.schema import EventList, OpenRequestBody, RequestPage, RequestView, SystemView
 from adapters.port import ServiceUnavailable
-from bot.platforms.api_views import event_view, request_view, system_view
+from bot.platforms.api_views import event_view, provenance_of, request_view, system_view
 from bot.platforms.api_watch import RequestWatch
 from bot.runtime import Mount, Runtime
 from bot.services.api_requests import ApiRequests, KeyConflict
@@ -122,6 +122,7 @@ class ApiShell:
             environment=body.environment,
             reason=body.reason,
             on_behalf_of=on_behalf_of,
+            **provenance_of(body),
         )
         stored = body.model_dump_json(exclude_none=True)
         opened = await _available(self.requests.open(key, fingerprint(body), stored, command))

@@ -9,6 +9,7 @@ is the approval service's: the same machine, the same ledger, as a person in cha
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +27,7 @@ from workflows.commands import Cancel, OpenRequest
 from workflows.machine_types import Outcome
 from workflows.model import Actor, ApprovalRequest
 from workflows.opening import API
+from workflows.redaction import mask_text
 
 # A claim older than this whose request does not exist was left by a call that died.
 STALE_CLAIM = timedelta(seconds=30)
@@ -53,6 +55,7 @@ class ApiRequests:
     async def open(self, key: str, fingerprint: str, body: str, command: OpenRequest) -> Opened:
         """Open `command` once per (client, key); its request_id is replaced by the key's."""
         client = command.actor.platform_user_id
+        body = without_secrets(body)
         for _ in range(2):
             request_id = new_request_id()
             existing = await self._claim(client, key, fingerprint, body, request_id)
@@ -116,6 +119,17 @@ class ApiRequests:
     async def cancel(self, client: str, request_id: str, reason: str) -> Outcome:
         command = Cancel(request_id=request_id, actor=_actor(client), reason=reason)
         return await self.approvals.handle(command)
+
+
+def without_secrets(body: str) -> str:
+    """The body as kept beside its key, the agent's preview masked: the database holds no
+    secret a client let slip, whatever it sent."""
+    sent = json.loads(body)
+    agent = (sent.get("context") or {}).get("agent") or {}
+    if not isinstance(agent.get("preview"), str):
+        return body
+    agent["preview"] = mask_text(agent["preview"])
+    return json.dumps(sent, separators=(",", ":"))
 
 
 def _actor(client: str) -> Actor:

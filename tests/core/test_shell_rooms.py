@@ -18,7 +18,7 @@ from tests.core.layer_rules import ROOT, imported_modules, module_name, names_a_
 # What may sit directly in bot/: the composition roots, the server and the settings.
 TOP_OF_BOT = frozenset({"__init__", "__main__", "cli", "serve", "server", "runtime", "settings"})
 ROOMS = ("services", "storage", "delivery", "scheduling", "platforms", "audit", "observability")
-ROOMS_OF_BOT = frozenset({*ROOMS, "policy", "client"})
+ROOMS_OF_BOT = frozenset({*ROOMS, "policy", "client", "agents"})
 
 # room -> rooms (or top-level modules of bot) it must never import, and why
 MUST_NOT_IMPORT: dict[str, dict[str, str]] = {
@@ -48,6 +48,23 @@ MUST_NOT_IMPORT: dict[str, dict[str, str]] = {
         "audit tools read the ledger only",
     ),
     "bot.observability": dict.fromkeys(("bot",), "metrics and crash points import nothing ours"),
+    "bot.agents": dict.fromkeys(
+        (
+            "bot.services",
+            "bot.storage",
+            "bot.delivery",
+            "bot.scheduling",
+            "bot.platforms",
+            "bot.audit",
+            "bot.policy",
+            "bot.observability",
+            "bot.server",
+            "bot.serve",
+            "bot.runtime",
+            "bot.settings",
+        ),
+        "agents are API v1 clients: they reach Signoff over HTTP only",
+    ),
 }
 # Platform adapters are known to the platform rooms and the serve root only; the rest of the
 # shell sees the ports and the inbound interface.
@@ -169,6 +186,7 @@ def test_no_module_is_over_300_lines() -> None:
         ("bot.services.approvals", "bot.platforms.slack", "called by the surfaces"),
         ("bot.scheduling.sweep", "adapters.slack.chat", "only bot.platforms and bot.serve"),
         ("bot.observability.metrics", "bot.storage.tables", "import nothing ours"),
+        ("bot.agents.mcp_server", "bot.services.approvals", "over HTTP only"),
     ],
 )
 def test_the_room_rules_fire(importer: str, imported: str, complaint: str) -> None:
