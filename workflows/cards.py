@@ -12,6 +12,7 @@ from workflows.effects import Audience
 from workflows.guards import eligible_approvers, waiting_consultations
 from workflows.inventory import raci_for
 from workflows.model import ApprovalRequest, Status, Verdict
+from workflows.opening import API
 from workflows.policy import Policy
 from workflows.times import readable_time
 from workflows.wording import describe, display_name, names, outcome_text, tally
@@ -37,6 +38,10 @@ class CardView:
     buttons: tuple[Verdict, ...]
     # Who could still answer (eligible approvers, then those consulted and not yet heard).
     answerers: tuple[str, ...] = ()
+    # What a machine that asks says of it: the artifact, the CI run, the agent's call.
+    details: tuple[tuple[str, str], ...] = ()
+    # The agent's tool call as approvers read it, secrets masked.
+    preview: str | None = None
 
 
 _BUTTONS = {
@@ -84,7 +89,7 @@ def card_view(
         version=state.version or "not given",
         environment=state.environment,
         reason=state.reason,
-        requester=display_name(policy, state.requester.person),
+        requester=_requester(state, policy),
         status=state.status,
         status_text=outcome_text(state, policy)
         if state.status is not Status.PENDING
@@ -94,6 +99,8 @@ def card_view(
         notice=_notice(state, policy),
         buttons=buttons,
         answerers=_answerers(state, policy),
+        details=_details(state),
+        preview=state.agent.preview if state.agent else None,
     )
 
 
@@ -104,6 +111,33 @@ def audience_of(state: ApprovalRequest, policy: Policy, person: str | None) -> A
     if person is not None and person in waiting_consultations(state):
         return Audience.CONSULTED
     return Audience.INFORMED
+
+
+def _requester(state: ApprovalRequest, policy: Policy) -> str:
+    """A person by name; a machine as the client it is, and for whom it asks."""
+    if state.requester.platform != API:
+        return display_name(policy, state.requester.person)
+    client = f"client {state.requester.platform_user_id}"
+    # A pipeline's token maps its actor to a person of record; an agent names whom it serves.
+    person = state.on_behalf_of or state.requester.person
+    return client if person is None else f"{client} on behalf of {display_name(policy, person)}"
+
+
+def _details(state: ApprovalRequest) -> tuple[tuple[str, str], ...]:
+    rows: list[tuple[str, str | None]] = []
+    if state.artifact is not None:
+        rows += [("Artifact", state.artifact.digest), ("Artifact at", state.artifact.uri)]
+    if state.ci is not None:
+        ci = state.ci
+        run = " ".join(p for p in (ci.repository, f"run {ci.run_id}" if ci.run_id else None) if p)
+        rows += [("CI run", f"{ci.provider}: {run}" if run else ci.provider)]
+        rows += [("Run link", ci.run_url), ("Commit", ci.sha)]
+    if state.agent is not None:
+        agent = state.agent
+        session = f" (session {agent.session})" if agent.session else ""
+        rows += [("AI agent", f"{agent.name}{session}"), ("Tool", agent.tool)]
+        rows += [("Arguments digest", agent.arguments_digest)]
+    return tuple((label, value) for label, value in rows if value)
 
 
 def _answerers(state: ApprovalRequest, policy: Policy) -> tuple[str, ...]:

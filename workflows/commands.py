@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from workflows.model import Actor, Verdict
+from workflows.provenance import AgentCall, Artifact, CiRun
 from workflows.text import Comment
 
 
@@ -38,6 +39,9 @@ class OpenRequest(_Command):
     environment: str | None = None
     reason: Comment | None = None
     on_behalf_of: str | None = None
+    artifact: Artifact | None = None
+    ci: CiRun | None = None
+    agent: AgentCall | None = None
     # Set by the shell, never by an adapter: the open incident on the system, if any.
     frozen_by: str | None = None
 

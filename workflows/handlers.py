@@ -38,6 +38,10 @@ def _tell_informed(state: ApprovalRequest, policy: Policy, text: str) -> tuple[N
 def _finish(ctx: Context, new: ApprovalRequest, event: AuditEvent, code: str) -> Step:
     """Close a request: cards re-rendered, requester and Informed told."""
     text = f"{describe(new)} was {outcome_text(new, ctx.policy)}."
+    if new.artifact is not None:
+        # The decision names what it decided on, so the ledger alone proves which build.
+        data = {**event.data, "artifact_digest": new.artifact.digest}
+        event = event.model_copy(update={"data": data})
     effects: tuple[Effect, ...] = (
         RefreshCards(request_id=new.id),
         _tell_requester(new, text),

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workflows.provenance import AgentCall, Artifact, CiRun
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -91,6 +93,9 @@ class ApprovalRequest(_Frozen):
     reminders_sent: int = 0
     escalated: bool = False
     frozen_by: str | None = Field(default=None, description="an open incident's id")
+    artifact: Artifact | None = None
+    ci: CiRun | None = None
+    agent: AgentCall | None = None
 
     def requesters(self) -> tuple[str, ...]:
         """Every person who asked, directly or through a bot; none of them may decide."""

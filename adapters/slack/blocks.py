@@ -65,6 +65,12 @@ def card_blocks(card: CardView) -> list[dict[str, Any]]:
     ]
     if card.reason:
         blocks.append({"type": "section", "text": _plain(f"Why: {card.reason}")})
+    if card.details:
+        lines = "\n".join(f"{label}: {value}" for label, value in card.details)
+        blocks.append({"type": "section", "text": _plain(lines)})
+    if card.preview:
+        shown = f"Arguments (secrets masked):\n{card.preview}"
+        blocks.append({"type": "section", "text": _plain(shown)})
     if card.raci:
         raci = "\n".join(f"{letter}: {who}" for letter, who in card.raci)
         blocks.append({"type": "section", "text": _plain(raci)})

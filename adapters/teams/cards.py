@@ -62,6 +62,10 @@ def adaptive_card(
     body.extend(_text(f"{label}: {value}") for label, value in facts)
     if card.reason:
         body.append(_text(f"Why: {card.reason}"))
+    body.extend(_text(f"{label}: {value}") for label, value in card.details)
+    if card.preview:
+        body.append(_text("Arguments (secrets masked)", bold=True))
+        body.append(_text(card.preview))
     body.extend(_text(f"{letter}: {who}", subtle=True) for letter, who in card.raci)
     if card.consultation:
         body.append(_text("Consulted", bold=True))

@@ -18,6 +18,7 @@ from adapters.api.schema import (
     EventView,
     LedgerRef,
     Links,
+    OpenRequestBody,
     PersonAt,
     Quorum,
     Rejection,
@@ -25,6 +26,7 @@ from adapters.api.schema import (
     RequestView,
     SystemView,
 )
+from workflows import provenance as domain
 from workflows.guards import waiting_consultations
 from workflows.ledger import parse_time
 from workflows.model import ApprovalRequest, Status, Verdict
@@ -43,11 +45,10 @@ def request_view(
     state: ApprovalRequest, body: str, entries: Sequence[Any], now: datetime, base: str = ""
 ) -> RequestView:
     """The view of `state`; `body` is the JSON the client opened it with, `entries` its
-    ledger rows in order."""
-    sent: dict[str, Any] = json.loads(body) if body else {}
-    artifact = sent.get("artifact")
+    ledger rows in order. `base` is Signoff's public URL: the links are absolute when it is
+    configured, and both relative to this server when not."""
     rejection = state.rejection
-    events = f"{base}/api/v1/requests/{state.id}/events"
+    base = base.rstrip("/")
     return RequestView(
         id=state.id,
         status=state.status.value,
@@ -55,7 +56,7 @@ def request_view(
         activity=state.activity,
         version=state.version,
         environment=state.environment,
-        artifact=Artifact.model_validate(artifact) if artifact else None,
+        artifact=_artifact(state, body),
         requester=Requester(
             kind="client" if state.requester.platform == "api" else "person",
             name=state.requester.platform_user_id
@@ -91,8 +92,33 @@ def request_view(
             last_seq=entries[-1].seq if entries else None,
             head_hash=entries[-1].hash if entries else None,
         ),
-        links=Links(console=f"{base}/requests/{state.id}", events=events),
+        links=Links(
+            console=f"{base}/requests/{state.id}",
+            events=f"{base}/api/v1/requests/{state.id}/events",
+        ),
     )
+
+
+def _artifact(state: ApprovalRequest, body: str) -> Artifact | None:
+    """What the request is bound to: the state's own (what people saw and decided on);
+    for a request opened before states kept it, what the client sent."""
+    if state.artifact is not None:
+        return Artifact(digest=state.artifact.digest, uri=state.artifact.uri)
+    sent = json.loads(body).get("artifact") if body else None
+    return Artifact.model_validate(sent) if sent else None
+
+
+def provenance_of(body: OpenRequestBody) -> dict[str, Any]:
+    """The artifact, CI run and agent call of an open, as the core's types (the preview is
+    masked again on the way in)."""
+    context = body.context
+    return {
+        "artifact": domain.Artifact(**body.artifact.model_dump()) if body.artifact else None,
+        "ci": domain.CiRun(**context.ci.model_dump()) if context and context.ci else None,
+        "agent": domain.AgentCall(**context.agent.model_dump())
+        if context and context.agent
+        else None,
+    }
 
 
 def event_view(row: Any) -> EventView:
