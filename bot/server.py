@@ -27,9 +27,12 @@ def create_app(runtime: Runtime, mounts: tuple[Mount, ...] = ()) -> web.Applicat
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
-    app.router.add_get("/", _index)
     for mount in mounts:
         mount(app, runtime)
+    # The console, when mounted, is the front page.
+    routes = app.router.routes()
+    if not any(r.method == "GET" and r.resource and r.resource.canonical == "/" for r in routes):
+        app.router.add_get("/", _index)
     app.cleanup_ctx.append(_relay_task)
     return app
 

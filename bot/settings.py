@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     signoff_pace_seconds: float = Field(
         default=1.0, ge=0, le=60, description="least time between two messages to one chat"
     )
+    signoff_allow_private_callbacks: bool = Field(
+        default=False,
+        description="let API callbacks go to private, loopback and link-local addresses",
+    )
     signoff_sweep_seconds: float = Field(
         default=60, gt=0, le=3600, description="how often reminders, expiries and reviews run"
     )

@@ -25,12 +25,11 @@ from adapters.port import ServiceUnavailable
 from bot.platforms.api_views import event_view, provenance_of, request_view, system_view
 from bot.platforms.api_watch import RequestWatch
 from bot.runtime import Mount, Runtime
-from bot.services.api_requests import ApiRequests, KeyConflict
+from bot.services.api_requests import ApiRequests, CallbackRefused, KeyConflict
 from bot.services.api_tokens import TokenRefused, TokenService
 from bot.storage.api_clients import client_requests, request_entries
 from bot.storage.incidents import open_incident_of
 from bot.storage.reviews import open_review_of
-from workflows.clients import callback_allowed
 from workflows.commands import OpenRequest
 from workflows.inventory import person_by_email
 from workflows.machine_types import Denial, Outcome, Problem
@@ -73,7 +72,7 @@ class ApiShell:
         self.runtime, self.watch = runtime, watch
         uow = runtime.service.uow
         self.tokens = TokenService(uow)
-        self.requests = ApiRequests(runtime.service)
+        self.requests = ApiRequests(runtime.service, runtime.relay.outbound.guard)
 
     @property
     def _policy(self) -> Policy:
@@ -108,11 +107,12 @@ class ApiShell:
         on_behalf_of = self._person(body.on_behalf_of)
         if body.callback is not None:
             prefixes = self._policy.clients[client.name].callbacks
-            if not callback_allowed(prefixes, body.callback.url):
-                raise ApiProblem(
-                    Kind.INVALID_FIELD,
-                    "callback.url: not under one of this client's allowed callback prefixes",
+            try:
+                await _available(
+                    self.requests.check_callback(client.name, prefixes, body.callback.url)
                 )
+            except CallbackRefused as error:
+                raise ApiProblem(Kind.INVALID_FIELD, f"callback.url: {error}") from None
         command = OpenRequest(
             request_id="",
             actor=Actor(person=None, platform=API, platform_user_id=client.name),

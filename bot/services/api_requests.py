@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.delivery.callbacks import under_prefix
+from bot.delivery.outbound import AddressGuard, AddressRefused
 from bot.services.approvals import ApprovalService
 from bot.services.ids import new_request_id
 from bot.services.unit_of_work import unavailable_on_outage
-from bot.storage.api_clients import KeyRow, body_of, claim_key, load_key, release_key
+from bot.storage.api_clients import (
+    KeyRow,
+    body_of,
+    claim_key,
+    load_key,
+    release_key,
+    signing_secrets,
+)
 from bot.storage.requests import load_request
 from workflows.commands import Cancel, OpenRequest
 from workflows.machine_types import Outcome
@@ -48,9 +57,34 @@ class Opened:
     conflict: KeyConflict | None = None
 
 
+class CallbackRefused(Exception):
+    """The request's `callback.url` is not one Signoff will post to; the message says why."""
+
+
 @dataclass
 class ApiRequests:
     approvals: ApprovalService
+    # Where callbacks may go: the same rule the relay applies again when it sends them.
+    guard: AddressGuard = field(default_factory=AddressGuard)
+
+    async def check_callback(self, client: str, prefixes: Sequence[str], url: str) -> None:
+        """Refuse a callback outside the client's prefixes, to a host that is or resolves to a
+        private or loopback address (unless the operator allows them), or for a client with
+        no secret to sign it; raises `CallbackRefused`."""
+        if not under_prefix(url, prefixes):
+            raise CallbackRefused("not under one of this client's allowed callback prefixes")
+        try:
+            await self.guard.check(url)
+        except AddressRefused as error:
+            raise CallbackRefused(str(error)) from None
+        uow = self.approvals.uow
+        async with unavailable_on_outage("check-callback"), uow.reading() as conn:
+            signing = await signing_secrets(conn, client, uow.clock())
+        if not signing:
+            raise CallbackRefused(
+                f"client {client} has no secret to sign callbacks with; the operator makes "
+                f"one with `signoff clients rotate {client}`"
+            )
 
     async def open(self, key: str, fingerprint: str, body: str, command: OpenRequest) -> Opened:
         """Open `command` once per (client, key); its request_id is replaced by the key's."""

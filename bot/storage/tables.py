@@ -261,3 +261,16 @@ api_requests = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_api_requests_client_created", "client", "created_at"),
 )
+
+# API clients' callback signing secrets (`whsec_...`), kept as they are: signing needs the key
+# itself. Rotation sets `expires_at` on the old one, revocation `revoked_at`.
+api_signing_secrets = Table(
+    "api_signing_secrets",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("client", String(64), nullable=False, index=True),
+    Column("secret", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)

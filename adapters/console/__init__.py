@@ -1,0 +1,1 @@
+"""The console: server-rendered HTML for the people who ask, decide and oversee."""

@@ -1,0 +1,260 @@
+"""The console's pages: the front page, requests, a request with its ledger timeline, the
+inventory, reviews, incidents and the ledger with its export.
+
+Each page shows only what the policy lets the viewer see (`bot.services.console_access`);
+a request they may not see is a 404, as one that does not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+
+from aiohttp import web
+
+from adapters.console import views
+from bot.platforms.console import Viewer
+from bot.platforms.console_routes import ConsoleActions
+from bot.services.console_access import (
+    may_export,
+    may_see_request,
+    may_see_system_activity,
+    overseen_systems,
+)
+from workflows.ledger import AuditEvent, parse_time
+from workflows.model import Status
+
+STATUSES = tuple(status.value for status in Status)
+
+
+class ConsolePages(ConsoleActions):
+    async def index(self, request: web.Request) -> web.Response:
+        viewer = self.viewer(request)
+        states = await self.reads.requests()
+        visible = [s for s in states if may_see_request(self.policy, viewer.person, s)]
+        rows = [views.row(s, self.policy, viewer.person) for s in visible]
+        head_seq, head_hash = await self.reads.head()
+        loaded = self.runtime.policies.current
+        return self.page(
+            request,
+            viewer,
+            "index.html",
+            {
+                "title": "Signoff",
+                "waiting": [r for r in rows if r.yours],
+                "mine": [
+                    views.row(s, self.policy, viewer.person)
+                    for s in visible
+                    if viewer.person in s.requesters() and s.status is Status.PENDING
+                ],
+                "counts": views.by_status(visible),
+                "digest": loaded.digest,
+                "systems": len(self.policy.systems),
+                "head_seq": head_seq,
+                "head_hash": head_hash,
+                "platforms": self.platforms,
+            },
+        )
+
+    async def requests(self, request: web.Request) -> web.Response:
+        viewer = self._signed_in(request)
+        status = request.query.get("status") or None
+        if status is not None and status not in STATUSES:
+            raise web.HTTPBadRequest(text=f"status must be one of {', '.join(STATUSES)}")
+        states = await self.reads.requests(status)
+        rows = [
+            views.row(s, self.policy, viewer.person)
+            for s in states
+            if may_see_request(self.policy, viewer.person, s)
+        ]
+        return self.page(
+            request,
+            viewer,
+            "requests.html",
+            {"title": "Requests", "rows": rows, "status": status, "statuses": STATUSES},
+        )
+
+    async def new_request(self, request: web.Request) -> web.Response:
+        viewer = self._signed_in(request)
+        targets = [
+            (f"{system_id}:{activity}", f"{system.name} ({system_id}): {activity}")
+            for system_id, system in sorted(self.policy.systems.items())
+            for activity in system.approval_activities
+        ]
+        return self.page(
+            request, viewer, "new_request.html", {"title": "Ask for approval", "targets": targets}
+        )
+
+    async def request_page(self, request: web.Request) -> web.Response:
+        viewer = self._signed_in(request)
+        request_id = request.match_info["request_id"]
+        record = await self.reads.request(request_id)
+        if record is None or not may_see_request(self.policy, viewer.person, record.state):
+            return self.page(
+                request, viewer, "missing.html", {"title": "Not found", "what": request_id}, 404
+            )
+        state = record.state
+        card = views.viewer_card(state, self.policy, viewer.person)
+        return self.page(
+            request,
+            viewer,
+            "request.html",
+            {
+                "title": card.title,
+                "state": state,
+                "card": card,
+                "buttons": views.buttons(card, viewer.person, state),
+                "may_cancel": state.status is Status.PENDING
+                and viewer.person in state.requesters(),
+                "entries": [(e, views.entry_words(e.data)) for e in record.entries],
+                "origin": views.context(record.client, record.body),
+            },
+        )
+
+    async def inventory(self, request: web.Request) -> web.Response:
+        viewer = self._signed_in(request)
+        reviews = {r.system: r for r in await self.reads.reviews()}
+        frozen = {i.system: i for i in await self.reads.incidents() if i.status.value == "open"}
+        return self.page(
+            request,
+            viewer,
+            "inventory.html",
+            {
+                "title": "Inventory",
+                "policy": self.policy,
+                "reviews": reviews,
+                "frozen": frozen,
+                "overseen": overseen_systems(self.policy, viewer.person),
+            },
+        )
+
+    async def reviews(self, request: web.Request) -> web.Response:
+        viewer = self._signed_in(request)
+        now = self.now()
+        shown = [
+            (
+                review,
+                "escalated" if review.escalated else "overdue" if review.due_at < now else "due",
+            )
+            for review in await self.reads.reviews()
+            if may_see_system_activity(self.policy, viewer.person, review.system, "risk-review")
+        ]
+        return self.page(
+            request, viewer, "reviews.html", {"title": "Risk reviews", "reviews": shown}
+        )
+
+    async def incidents(self, request: web.Request) -> web.Response:
+        viewer = self._signed_in(request)
+        shown = [
+            incident
+            for incident in await self.reads.incidents()
+            if may_see_system_activity(self.policy, viewer.person, incident.system, "incident")
+        ]
+        return self.page(
+            request, viewer, "incidents.html", {"title": "Incidents", "incidents": shown}
+        )
+
+    async def ledger(self, request: web.Request) -> web.Response:
+        viewer = self._signed_in(request)
+        since, until = _period(request.query)
+        action = request.query.get("action") or None
+        entries = await self.reads.entries(since, until, action)
+        if not may_export(self.policy, viewer.person):
+            states = await self.reads.states(
+                [e.subject_id for e in entries if e.subject_type == "request"]
+            )
+            entries = [
+                e
+                for e in entries
+                if e.subject_type == "request"
+                and e.subject_id in states
+                and may_see_request(self.policy, viewer.person, states[e.subject_id])
+            ]
+        verification = None
+        if request.query.get("verify") and may_export(self.policy, viewer.person):
+            verification = await self.reads.verify()
+        head_seq, head_hash = await self.reads.head()
+        return self.page(
+            request,
+            viewer,
+            "ledger.html",
+            {
+                "title": "Audit trail",
+                "entries": [(e, views.entry_words(e.data)) for e in entries],
+                "since": request.query.get("since", ""),
+                "until": request.query.get("until", ""),
+                "action": action or "",
+                "may_export": may_export(self.policy, viewer.person),
+                "verification": verification,
+                "head_seq": head_seq,
+                "head_hash": head_hash,
+            },
+        )
+
+    async def export(self, request: web.Request) -> web.StreamResponse:
+        """The ledger for a period as `signoff audit export --format jsonl` writes it, which
+        `signoff audit verify --file` checks; the export is itself a ledger entry."""
+        viewer, form = await self.posted(request)
+        if not may_export(self.policy, viewer.person):
+            raise web.HTTPForbidden(text="Only the policy's console auditors may export.")
+        since, until = _period(form)
+        body = "".join([line async for line in self.reads.jsonl(since, until)])
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        event = AuditEvent(
+            action="ledger-exported",
+            subject_type="ledger",
+            subject_id="export",
+            actor=viewer.actor(),
+            data={
+                "since": form.get("since") or None,
+                "until": form.get("until") or None,
+                "entries": body.count("\n"),
+                "sha256": digest,
+            },
+        )
+        async with self.runtime.service.uow.command("export") as tx:
+            tx.append([event])
+        stamp = self.now().strftime("%Y%m%dT%H%M%SZ")
+        return web.Response(
+            body=body.encode(),
+            content_type="application/x-ndjson",
+            headers={
+                "Content-Disposition": f'attachment; filename="signoff-ledger-{stamp}.jsonl"',
+                "X-Content-SHA256": digest,
+                "Cache-Control": "no-store",
+            },
+        )
+
+    async def mark(self, request: web.Request) -> web.Response:
+        """What the live refresh compares: the ledger's head moves with every change."""
+        viewer = self.viewer(request)
+        if viewer.person is None:
+            raise web.HTTPForbidden()
+        head_seq, _ = await self.reads.head()
+        return web.json_response({"mark": head_seq}, headers={"Cache-Control": "no-store"})
+
+    def _signed_in(self, request: web.Request) -> Viewer:
+        viewer = self.viewer(request)
+        if viewer.person is None:
+            raise web.HTTPSeeOther("/")
+        return viewer
+
+
+def _period(given: Mapping[str, str]) -> tuple[datetime | None, datetime | None]:
+    """`since` and `until`: dates (UTC midnight) or RFC 3339 times."""
+    found: list[datetime | None] = []
+    for name in ("since", "until"):
+        text = given.get(name, "").strip()
+        if not text:
+            found.append(None)
+            continue
+        try:
+            found.append(parse_time(text + "T00:00:00Z" if len(text) == 10 else text))
+        except ValueError:
+            raise web.HTTPBadRequest(
+                text=f"{name}: {json.dumps(text)[:80]} is not a date (YYYY-MM-DD) or time"
+            ) from None
+    since, until = found
+    return since, until

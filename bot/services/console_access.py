@@ -1,0 +1,68 @@
+"""Who may see what in the console, from the policy alone; imports no platform or storage.
+
+Auditors (`console.auditors`) see everything and may export evidence. The Accountable people
+of any activity on a system oversee the whole system. Anyone else sees the requests, reviews
+and incidents that involve them: they asked, answered, or hold a RACI letter of the activity.
+"""
+
+from __future__ import annotations
+
+from workflows.inventory import people_of, raci_for
+from workflows.model import ApprovalRequest
+from workflows.policy import Policy
+
+
+def is_auditor(policy: Policy, person: str | None) -> bool:
+    return person is not None and person in policy.console.auditors
+
+
+def overseen_systems(policy: Policy, person: str | None) -> frozenset[str]:
+    """The systems `person` sees whole: every one for an auditor, else where Accountable."""
+    if person is None:
+        return frozenset()
+    if is_auditor(policy, person):
+        return frozenset(policy.systems)
+    return frozenset(
+        system_id
+        for system_id, system in policy.systems.items()
+        if any(person in people_of(policy, (r.accountable,)) for r in system.raci.values())
+    )
+
+
+def holds_letter(policy: Policy, person: str, system: str, activity: str) -> bool:
+    """Whether the policy names `person` Responsible, Accountable, Consulted or Informed."""
+    raci = raci_for(policy, system, activity)
+    if raci is None:
+        return False
+    named = (*raci.responsible, raci.accountable, *raci.consulted)
+    informed = tuple(ref for ref in raci.informed if not ref.startswith("#"))
+    return person in people_of(policy, (*named, *informed))
+
+
+def may_see_request(policy: Policy, person: str | None, state: ApprovalRequest) -> bool:
+    if person is None:
+        return False
+    if state.system in overseen_systems(policy, person):
+        return True
+    involved = (
+        *state.requesters(),
+        *state.consulted,
+        *state.approvers(),
+        *state.answered(),
+        *((state.rejection.person,) if state.rejection else ()),
+    )
+    return person in involved or holds_letter(policy, person, state.system, state.activity)
+
+
+def may_see_system_activity(policy: Policy, person: str | None, system: str, activity: str) -> bool:
+    """Reviews (`risk-review`) and incidents (`incident`) of a system."""
+    if person is None:
+        return False
+    return system in overseen_systems(policy, person) or holds_letter(
+        policy, person, system, activity
+    )
+
+
+def may_export(policy: Policy, person: str | None) -> bool:
+    """The whole ledger and the evidence pack are the auditors'."""
+    return is_auditor(policy, person)
