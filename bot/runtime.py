@@ -13,6 +13,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.port import ChatPort
+from bot.delivery.outbound import AddressGuard, OutboundDelivery
+from bot.delivery.outbound_kinds import outbound_delivery
 from bot.delivery.relay import OutboxRelay
 from bot.delivery.retry import RetryPolicy
 from bot.observability.faults import CrashPoint, crash_at, no_faults
@@ -56,6 +58,7 @@ async def build_runtime(
         ),
         crash=crash_at(settings.signoff_fault_at),
         requests_per_hour=settings.signoff_requests_per_hour,
+        outbound=outbound_delivery(AddressGuard(settings.signoff_allow_private_callbacks)),
     )
 
 
@@ -70,6 +73,7 @@ def assemble_runtime(
     crash: CrashPoint = no_faults,
     requests_per_hour: int = ApprovalService.requests_per_hour,
     jitter: Callable[[], float] | None = None,
+    outbound: OutboundDelivery | None = None,
 ) -> Runtime:
     """The services and the relay around an engine and the ports; serve, sweep and the test
     harness all build their parts here, so there is one wiring to trust."""
@@ -84,6 +88,8 @@ def assemble_runtime(
     )
     if jitter is not None:
         relay.jitter = jitter
+    if outbound is not None:
+        relay.outbound = outbound
     uow = UnitOfWork(engine, policies, ports, clock, metrics, relay.wake, crash)
     service = ApprovalService(uow, requests_per_hour)
     relay.on_dead = service.undeliverable

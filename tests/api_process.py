@@ -80,10 +80,16 @@ class ApiWorld:
         return server
 
     def token(self, name: str, command: str = "issue", *more: str) -> str:
-        env = {"SIGNOFF_POLICY": str(API_POLICY), "DATABASE_URL": self.env["DATABASE_URL"]}
+        """The client's token: the first line `signoff clients issue|rotate` prints."""
+        return self.credentials(name, command, *more)[0]
+
+    def credentials(self, name: str, command: str = "issue", *more: str) -> list[str]:
+        """Every line `signoff clients` prints: the token, then the callback signing secret."""
+        policy = self.env.get("SIGNOFF_POLICY", str(API_POLICY))
+        env = {"SIGNOFF_POLICY": policy, "DATABASE_URL": self.env["DATABASE_URL"]}
         done = signoff(self.tmp_path, "clients", command, name, *more, **env)
         assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        return done.stdout.split()
 
     def client(self, token: str) -> ApiClient:
         return ApiClient(self.http, self.server.base, token)
@@ -116,14 +122,17 @@ class ApiWorld:
 
 
 @contextlib.asynccontextmanager
-async def api_world(tmp_path: Path, **env: str) -> AsyncIterator[ApiWorld]:
-    """A migrated database, a server with Slack and API v1, and an HTTP session."""
+async def api_world(
+    tmp_path: Path, policy: Path = API_POLICY, **env: str
+) -> AsyncIterator[ApiWorld]:
+    """A migrated database, a server with Slack and API v1 under `policy`, and an HTTP
+    session."""
     standin = SlackStandIn()
     async with TestServer(standin.app()) as api:
         assert signoff(tmp_path, "db", "upgrade", **env).returncode == 0
         settings = _env(
             tmp_path,
-            SIGNOFF_POLICY=str(API_POLICY),
+            SIGNOFF_POLICY=str(policy),
             SLACK_BOT_TOKEN="xoxb-serve",
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=str(api.make_url("/api/")),

@@ -16,14 +16,14 @@ from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import MessageRef
-from bot.delivery.messages import CardMessage, Composable, OpenRoomTask, RoomTask
+from bot.delivery.messages import CardMessage, Message, OpenRoomTask, RoomTask
 from bot.delivery.rooms import abandon_room_tasks, room_exists, room_made
 from bot.storage.tables import chat_messages, outbox
 
 # A dead-lettered row, its message (None when it could not be read) and why it died; called
 # in the transaction that records it, so what the hook records commits with it.
 DeadLetterHook = Callable[
-    [AsyncConnection, Row[Any], Composable | RoomTask | None, str, datetime], Awaitable[None]
+    [AsyncConnection, Row[Any], Message | None, str, datetime], Awaitable[None]
 ]
 Outcome = Literal["sent", "retry", "wait", "dead"]
 
@@ -34,7 +34,7 @@ class Attempt:
 
     row: Row[Any]
     outcome: Outcome
-    message: Composable | RoomTask | None = None  # None: the row's message could not be read
+    message: Message | None = None  # None: the row's message could not be read
     ref: MessageRef | None = None  # where a new post landed
     next_at: datetime | None = None  # retry: when to try again
     counts: bool = True  # retry: whether this try counts towards the attempt limit

@@ -84,27 +84,55 @@ class RoomTextTask(_Message):
     text: str
 
 
-# Composed with the claim, from the request's state; room tasks read the room as they go.
+class CallbackMessage(_Message):
+    """A request's event POSTed to the URL its client gave, signed when it is sent.
+
+    The body is fixed when queued, so every attempt sends the same bytes under the same id.
+    """
+
+    kind: Literal["callback"] = "callback"
+    client: str
+    url: str
+    event_id: str  # `webhook-id`: the ledger entry's seq
+    body: str
+
+
+class GitHubReview(_Message):
+    """A verdict (or a comment alone) for a GitHub run waiting on an environment, POSTed
+    to its callback with an installation token; fixed when queued, like a callback."""
+
+    kind: Literal["github-review"] = "github-review"
+    url: str
+    installation_id: int
+    environment: str
+    state: Literal["approved", "rejected"] | None = None
+    comment: str
+
+
+# Composed with the claim, from the request's state; room tasks read the room as they go;
+# outbound POSTs are built and signed by their kind's own preparer, sent by one HTTP sender.
 Composable = CardMessage | TextMessage | UpdateMessage
 RoomTask = OpenRoomTask | InviteTask | RoomLinkTask | RoomTextTask
-OutboxMessage = Annotated[Composable | RoomTask, Field(discriminator="kind")]
+Outbound = CallbackMessage | GitHubReview
+Message = Composable | RoomTask | Outbound
+OutboxMessage = Annotated[Message, Field(discriminator="kind")]
 
-_READER: TypeAdapter[Composable | RoomTask] = TypeAdapter(OutboxMessage)
+_READER: TypeAdapter[Message] = TypeAdapter(OutboxMessage)
 
 
-def decode(raw: str) -> Composable | RoomTask:
+def decode(raw: str) -> Message:
     """The message a row holds; a `ValueError` (pydantic's `ValidationError`) if it is none."""
     return _READER.validate_json(raw)
 
 
-def encode(message: Composable | RoomTask) -> str:
+def encode(message: Message) -> str:
     return json.dumps(message.model_dump(mode="json"), sort_keys=True)
 
 
 def outbox_row(
     platform: str,
     destination_key: str,
-    message: Composable | RoomTask,
+    message: Message,
     now: datetime,
     *,
     request_id: str | None = None,

@@ -1,4 +1,5 @@
-"""The outbox relay: delivers queued chat messages through each platform's `ChatPort`.
+"""The outbox relay: delivers queued chat messages through each platform's `ChatPort`, and
+outbound POSTs (callbacks to API clients) through one HTTP sender.
 
 Imports only the port protocol from adapters. Per destination, messages go out in order and
 one at a time; a 429 holds back only that destination for `Retry-After`; 5xx and timeouts back
@@ -28,7 +29,9 @@ from sqlalchemy.orm import aliased
 from adapters.port import ChatPort, PermanentFailure, RateLimited, TemporaryFailure
 from bot.delivery.compose import Composed, NothingToSend, compose_all
 from bot.delivery.marks import Attempt, DeadLetterHook, mark_all
-from bot.delivery.messages import Composable, RoomTask, decode
+from bot.delivery.messages import Composable, Message, Outbound, RoomTask, decode
+from bot.delivery.outbound import OutboundDelivery
+from bot.delivery.outbound_kinds import outbound_delivery
 from bot.delivery.retry import PassReport, RetryPolicy
 from bot.delivery.rooms import RoomNotReady, deliver_room_task
 from bot.delivery.telling import tell
@@ -67,6 +70,7 @@ class OutboxRelay:
     crash: CrashPoint = no_faults
     # Called in the transaction that dead-letters a row, so what it records commits with it.
     on_dead: DeadLetterHook | None = None
+    outbound: OutboundDelivery = field(default_factory=outbound_delivery)  # callbacks' POSTs
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self) -> None:
@@ -172,7 +176,7 @@ class OutboxRelay:
         """Send one claimed row and decide what becomes of it; writes nothing."""
         row, message, plan = claimed
         port = self.ports.get(row.platform)
-        if port is None:
+        if port is None and not isinstance(message, Outbound):
             read = None if isinstance(message, ValueError) else message
             return Attempt(row, "dead", read, error=f"platform {row.platform} is not enabled")
         if isinstance(message, ValueError):
@@ -186,16 +190,20 @@ class OutboxRelay:
             log.error("outbox row %s could not be composed", row.id, exc_info=plan)
             return self._backoff(row, message, now, "error", f"{type(plan).__name__}: {plan}")
         try:
-            if plan is None:
-                assert isinstance(message, RoomTask)
+            if isinstance(message, Outbound):
+                await self.outbound.deliver(self.engine, self.policy(), message, now)
+                ref = None
+            elif plan is None:
+                assert isinstance(message, RoomTask) and port is not None
                 ref = await deliver_room_task(
                     self.engine, port, self.policy(), row.platform, message
                 )
             elif plan.ref is not None:
+                assert port is not None
                 await port.update(plan.ref, plan.message)
                 ref = None
             else:
-                assert plan.to is not None
+                assert plan.to is not None and port is not None
                 ref = await port.post(plan.to, plan.message)
         except NothingToSend as error:
             return Attempt(row, "dead", message, error=str(error))
@@ -219,7 +227,7 @@ class OutboxRelay:
     def _backoff(
         self,
         row: Row[Any],
-        message: Composable | RoomTask | None,
+        message: Message | None,
         now: datetime,
         reason: str,
         error: str,
@@ -275,11 +283,11 @@ class Claimed(NamedTuple):
     task, which reads what it needs as it goes)."""
 
     row: Row[Any]
-    message: Composable | RoomTask | ValueError
+    message: Message | ValueError
     plan: Composed | Exception | None
 
 
-def _read(row: Row[Any]) -> Composable | RoomTask | ValueError:
+def _read(row: Row[Any]) -> Message | ValueError:
     try:
         return decode(row.message)
     except ValueError as error:

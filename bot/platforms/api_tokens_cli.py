@@ -1,7 +1,9 @@
-"""`signoff clients issue|rotate|revoke NAME`: API client tokens from the command line.
+"""`signoff clients issue|rotate|revoke NAME`: API client credentials from the command line.
 
-Prints a new token once on standard output (the database keeps its hash); every message
-for the operator goes to standard error.
+Prints them once on standard output, the token on the first line (the database keeps its
+hash) and the `whsec_` secret that signs the client's callbacks on the next (the database
+keeps it, since signing needs it); a client that signs in with GitHub or GitLab gets the
+secret alone. Every message for the operator goes to standard error.
 """
 
 from __future__ import annotations
@@ -25,14 +27,29 @@ async def run_clients(
     try:
         if command == "revoke":
             ended = await tokens.revoke(name)
-            print(f"Revoked {len(ended)} token(s) of {name}; they are refused from now on.")
+            print(
+                f"Revoked {len(ended)} token(s) of {name} and its signing secret; they are "
+                "refused from now on, and callbacks still queued for it are not sent."
+            )
             return 0
-        token = await tokens.issue(name, rotating=overlap if command == "rotate" else None)
+        issued = await tokens.credentials(name, rotating=overlap if command == "rotate" else None)
     except (NotATokenClient, AlreadyIssued) as error:
         print(f"signoff clients {command}: {error}", file=sys.stderr)
         return 1
     finally:
         await runtime.engine.dispose()
-    print(token)
-    print(f"The token of {name} is shown once; store it as a secret.", file=sys.stderr)
+    if issued.token is not None:
+        print(issued.token)
+    print(issued.signing_secret)
+    if issued.token is not None:
+        said = (
+            f"Line 1 is the token of {name}, line 2 the secret that signs its callbacks "
+            "(Standard Webhooks); both are shown once: store them as secrets."
+        )
+    else:
+        said = (
+            f"This is the secret that signs the callbacks of {name} (Standard Webhooks); "
+            "it is shown once: store it as a secret."
+        )
+    print(said, file=sys.stderr)
     return 0

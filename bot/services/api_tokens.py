@@ -1,13 +1,17 @@
-"""API client tokens: issue, rotate, revoke and check them; imports no platform adapter.
+"""API client credentials: issue, rotate, revoke and check them; imports no platform adapter.
 
 A token reads `so_<id>_<secret>`: the id finds the row, the secret's SHA-256 must match it.
 Who may hold a token is the policy's (`clients: NAME: {token: true}`); what it may ask for is
 the policy's too, read at every call, so a policy change takes effect without new tokens.
+Beside its token each client gets a `whsec_` secret that signs its callbacks (a client that
+signs in with GitHub or GitLab and lists `callbacks:` gets the secret alone); rotating makes
+new ones of both, and the old secret keeps signing beside the new one for the overlap.
 Issuing, rotating and revoking are ledger entries.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -17,12 +21,16 @@ from datetime import timedelta
 
 from bot.services.unit_of_work import UnitOfWork
 from bot.storage.api_clients import (
+    add_signing_secret,
     add_token,
+    expire_signing_secrets,
     expire_tokens,
     live_tokens,
     load_token,
     mark_used,
+    signing_secrets,
 )
+from workflows.clients import ClientPolicy
 from workflows.ledger import AuditEvent
 from workflows.model import Actor
 
@@ -37,11 +45,25 @@ class TokenRefused(Exception):
 
 
 class NotATokenClient(Exception):
-    """The policy does not list this client with `token: true`."""
+    """The policy does not list this client with `token: true` (nor with `callbacks:`)."""
 
 
 class AlreadyIssued(Exception):
-    """The client holds a live token; rotate or revoke it instead."""
+    """The client holds a live token (or signing secret); rotate or revoke it instead."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What `issue` and `rotate` show once: the token (None for a client that signs in with
+    GitHub or GitLab) and the secret that signs the client's callbacks."""
+
+    token: str | None
+    signing_secret: str
+
+
+def new_signing_secret() -> str:
+    """`whsec_` and 32 random bytes in base64, the form Standard Webhooks libraries read."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def _event(action: str, client: str, data: dict[str, object]) -> AuditEvent:
@@ -58,41 +80,59 @@ def _hash(secret: str) -> str:
 class TokenService:
     uow: UnitOfWork
 
-    def _token_client(self, name: str) -> None:
+    def _client(self, name: str) -> ClientPolicy:
         client = self.uow.policies.current.policy.clients.get(name)
-        if client is None or not client.token:
+        if client is None or not (client.token or client.callbacks):
             raise NotATokenClient(
-                f"the policy lists no client '{name}' with token: true; add it under "
-                "clients: and reload the policy first"
+                f"the policy lists no client '{name}' with token: true (or callbacks:); add "
+                "it under clients: and reload the policy first"
             )
+        return client
 
     async def issue(self, name: str, *, rotating: timedelta | None = None) -> str:
-        """A new token for `name`, shown once; with `rotating`, live ones end after it."""
-        self._token_client(name)
+        """A new token for `name`, shown once; see `credentials`."""
+        if not self._client(name).token:
+            raise NotATokenClient(f"the policy does not give client '{name}' token: true")
+        token = (await self.credentials(name, rotating=rotating)).token
+        assert token is not None
+        return token
+
+    async def credentials(self, name: str, *, rotating: timedelta | None = None) -> Credentials:
+        """A new token (when the policy gives `name` one) and signing secret, shown once; with
+        `rotating`, the live ones end after that overlap."""
+        with_token = self._client(name).token
         token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+        secret_id, signing = secrets.token_hex(8), new_signing_secret()
         async with self.uow.command("client-token") as tx:
-            live = await live_tokens(tx.conn, name, tx.now)
+            live = await (live_tokens if with_token else signing_secrets)(tx.conn, name, tx.now)
             if rotating is None and live:
                 raise AlreadyIssued(
                     f"client '{name}' already holds a token; use `signoff clients rotate "
                     f"{name}` or `revoke {name}`"
                 )
             ended: list[str] = []
+            data: dict[str, object] = {"signing_secret": secret_id}
             if rotating is not None:
-                ended = await expire_tokens(tx.conn, name, tx.now, tx.now + rotating)
-            await add_token(tx.conn, token_id, name, _hash(secret), tx.now)
-            data: dict[str, object] = {"token": token_id}
-            if rotating is not None:
-                data |= {"replaced": ended, "overlap_seconds": int(rotating.total_seconds())}
+                until = tx.now + rotating
+                ended = await expire_tokens(tx.conn, name, tx.now, until)
+                replaced = await expire_signing_secrets(tx.conn, name, tx.now, until)
+                data |= {"replaced": ended, "replaced_signing_secrets": replaced,
+                         "overlap_seconds": int(rotating.total_seconds())}  # fmt: skip
+            if with_token:
+                await add_token(tx.conn, token_id, name, _hash(secret), tx.now)
+                data["token"] = token_id
+            await add_signing_secret(tx.conn, secret_id, name, signing, tx.now)
             action = "client-token-rotated" if rotating is not None else "client-token-issued"
             tx.append([_event(action, name, data)])
-        return f"so_{token_id}_{secret}"
+        return Credentials(f"so_{token_id}_{secret}" if with_token else None, signing)
 
     async def revoke(self, name: str) -> list[str]:
-        """End every token of `name` at once; the ids ended."""
+        """End every token and signing secret of `name` at once; the token ids ended."""
         async with self.uow.command("client-token") as tx:
             ended = await expire_tokens(tx.conn, name, tx.now, tx.now, revoke=True)
-            tx.append([_event("client-token-revoked", name, {"tokens": ended})])
+            secrets_ended = await expire_signing_secrets(tx.conn, name, tx.now, tx.now, revoke=True)
+            data: dict[str, object] = {"tokens": ended, "signing_secrets": secrets_ended}
+            tx.append([_event("client-token-revoked", name, data)])
         return ended
 
     async def client_of(self, token: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.delivery.messages import CardMessage, Composable, RoomTask
+from bot.delivery.messages import CardMessage, Message
 from bot.services.unit_of_work import UnitOfWork, step_all
 from bot.storage.incidents import lock_system, open_incident_of
 from bot.storage.requests import (
@@ -119,7 +119,7 @@ class ApprovalService:
         self,
         conn: AsyncConnection,
         row: Row[Any],
-        message: Composable | RoomTask | None,
+        message: Message | None,
         error: str,
         now: datetime,
     ) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.port import ChatPort, ServiceUnavailable
+from bot.delivery.callbacks import callback_targets, enqueue_callbacks
 from bot.delivery.enqueue import enqueue
 from bot.observability.faults import CrashPoint, no_faults
 from bot.observability.metrics import Metrics
@@ -106,8 +107,12 @@ class Transaction:
         self.queued += await enqueue(self.conn, effects, self.policy, self.ports, self.now)
 
     async def flush(self) -> None:
-        """The ledger, last of all: from its head's lock to the commit, writers wait."""
-        await append_events(self.conn, self.events, self.now, self.loaded.digest)
+        """The ledger, last of all: from its head's lock to the commit, writers wait. The
+        callbacks its entries call for are queued with them; whom to call is read first."""
+        targets = await callback_targets(self.conn, self.events)
+        entries = await append_events(self.conn, self.events, self.now, self.loaded.digest)
+        if targets:
+            self.queued += await enqueue_callbacks(self.conn, targets, entries, self.now)
 
 
 @dataclass

@@ -1,7 +1,9 @@
-"""API clients' rows: token hashes and the Idempotency-Keys that opened requests; no adapters.
+"""API clients' rows: token hashes, signing secrets, the Idempotency-Keys that opened requests.
 
-A token's secret is never stored, only its SHA-256: the secret is 256 random bits, so a
-slow password hash would add nothing. Every function works in the caller's transaction.
+Imports no adapters. A token's secret is never stored, only its SHA-256: the secret is 256
+random bits, so a slow password hash would add nothing. A callback signing secret is stored
+as it is, since signing needs the key itself. Every function works in the caller's
+transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.tables import api_requests, api_tokens, approval_requests, ledger_entries
+from bot.storage.tables import (
+    api_requests,
+    api_signing_secrets,
+    api_tokens,
+    approval_requests,
+    ledger_entries,
+)
 from workflows.model import ApprovalRequest
 
 
@@ -78,6 +86,59 @@ async def mark_used(conn: AsyncConnection, token_id: str, now: datetime) -> None
     await conn.execute(
         update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=now)
     )
+
+
+async def add_signing_secret(
+    conn: AsyncConnection, secret_id: str, client: str, secret: str, now: datetime
+) -> None:
+    await conn.execute(
+        insert(api_signing_secrets).values(
+            id=secret_id, client=client, secret=secret, created_at=now
+        )
+    )
+
+
+def _live_secret(client: str, now: datetime) -> Any:
+    table = api_signing_secrets.c
+    return and_(
+        table.client == client,
+        table.revoked_at.is_(None),
+        or_(table.expires_at.is_(None), table.expires_at > now),
+    )
+
+
+async def signing_secrets(conn: AsyncConnection, client: str, now: datetime) -> list[str]:
+    """The client's live signing secrets, newest first: every callback is signed with each."""
+    query = (
+        select(api_signing_secrets.c.secret)
+        .where(_live_secret(client, now))
+        .order_by(api_signing_secrets.c.created_at.desc(), api_signing_secrets.c.id)
+    )
+    return list((await conn.execute(query)).scalars())
+
+
+async def expire_signing_secrets(
+    conn: AsyncConnection, client: str, now: datetime, at: datetime, *, revoke: bool = False
+) -> list[str]:
+    """End the client's live signing secrets at `at` (revoked: at once); the ids it ended."""
+    found = await conn.execute(select(api_signing_secrets.c.id).where(_live_secret(client, now)))
+    ids = list(found.scalars())
+    if ids:
+        values = {"revoked_at": now} if revoke else {"expires_at": at}
+        await conn.execute(
+            update(api_signing_secrets).where(api_signing_secrets.c.id.in_(ids)).values(**values)
+        )
+    return ids
+
+
+async def callback_bodies(
+    conn: AsyncConnection, request_ids: Sequence[str]
+) -> dict[str, tuple[str, str]]:
+    """(client, body) of each of these requests that a client opened through API v1."""
+    query = select(api_requests.c.request_id, api_requests.c.client, api_requests.c.body).where(
+        api_requests.c.request_id.in_(sorted(set(request_ids)))
+    )
+    return {row.request_id: (row.client, row.body) for row in await conn.execute(query)}
 
 
 @dataclass(frozen=True)
