@@ -68,6 +68,21 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from bot.audit.export import run_verify
 
+    if args.anchors is not None or args.expect_head:
+        from bot.audit.auditor import run_audit
+
+        roots = args.roots or (str(settings.signoff_tsa_roots or "") or None)
+        return asyncio.run(
+            run_audit(
+                settings.database,
+                args.file,
+                args.anchors or None,
+                roots,
+                args.expect_head,
+                sys.stdout,
+                args.workers,
+            )
+        )
     return asyncio.run(run_verify(settings.database, args.file, sys.stdout, args.workers))
 
 
@@ -219,6 +234,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         help="processes, this one included, that walk a long ledger in stretches "
         "(default: one per available CPU)",
+    )
+    verify.add_argument(
+        "--anchors",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="check the stored timestamp tokens and that the chain holds every anchored hash; "
+        "with --file, FILE is the export's anchors.jsonl",
+    )
+    verify.add_argument("--roots", help="PEM file of the trusted TSA roots (SIGNOFF_TSA_ROOTS)")
+    verify.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        help="a head copied from the governance channel, which the chain must still hold",
     )
     verify.set_defaults(run=cmd_audit_verify)
     export = audit_commands.add_parser("export", help="write ledger entries for an auditor")

@@ -88,8 +88,14 @@ def serve(settings: Settings) -> int:
             mounts.append(teams_mount(platforms.teams, utc_now))
         mounts.append(scheduler_mount(settings.signoff_sweep_seconds, utc_now))
         from bot.platforms.api import api_mount
+        from bot.services.api_oidc import Issuers
 
-        mounts.append(api_mount())
+        issuers = Issuers(
+            settings.signoff_public_url,
+            settings.signoff_github_oidc_issuer,
+            settings.signoff_gitlab_oidc_issuer,
+        )
+        mounts.append(api_mount(issuers))
         runtime = await build_runtime(
             settings,
             policies,

@@ -50,6 +50,37 @@ class Settings(BaseSettings):
     signoff_sweep_seconds: float = Field(
         default=60, gt=0, le=3600, description="how often reminders, expiries and reviews run"
     )
+    signoff_tsa_urls: str = Field(
+        default="", description="comma-separated RFC 3161 time-stamping authorities (anchors)"
+    )
+    signoff_tsa_roots: Path | None = Field(
+        default=None, description="PEM file of the roots the authorities' tokens must chain to"
+    )
+    signoff_anchor_every: int = Field(
+        default=1000, ge=1, description="anchor the ledger head after this many entries"
+    )
+    signoff_anchor_seconds: float = Field(
+        default=3600, gt=0, description="anchor the ledger head at least this often"
+    )
+    signoff_anchor_channel: str | None = Field(
+        default=None, description="policy channel that receives each anchor (seq, hash, time)"
+    )
+    signoff_anchor_copy: Path | None = Field(
+        default=None, description="file each anchor is appended to, or directory it is put in"
+    )
+
+    @property
+    def tsa_urls(self) -> tuple[str, ...]:
+        return tuple(u.strip() for u in self.signoff_tsa_urls.split(",") if u.strip())
+
+    @model_validator(mode="after")
+    def _anchors_have_roots(self) -> Settings:
+        if self.tsa_urls and self.signoff_tsa_roots is None:
+            raise ValueError(
+                "SIGNOFF_TSA_URLS is set without SIGNOFF_TSA_ROOTS: give the PEM file of the "
+                "roots the time-stamping authorities' tokens must chain to"
+            )
+        return self
     signoff_public_url: str | None = Field(
         default=None,
         description="where people and machines reach Signoff, e.g. https://signoff.acme.example; "

@@ -42,16 +42,22 @@ async def verify_database(
     workers: int | None = None,
     stretch: int = STRETCH,
     progress: Progress | None = None,
+    start: tuple[int, str] | None = None,
 ) -> Verification:
     """Recompute the chain from genesis and check the head row agrees with its last entry.
 
     A ledger of at least two stretches is walked by `workers` processes, this one included
     (default: one per available CPU), each with its own connection; the answer is what one
-    walk would find.
+    walk would find. `start` (seq, hash) begins the walk after an archived stretch: the first
+    entry kept must follow it, a point the caller proved with an anchor.
     """
     async with engine.connect() as conn:
         last_seq = (await conn.execute(select(func.max(ledger_entries.c.seq)))).scalar() or 0
-    verifier = await _walk_all(engine, last_seq, workers or available_cpus(), stretch, progress)
+    if start is None:
+        verifier = await _walk_all(engine, last_seq, workers or available_cpus(), stretch, progress)
+    else:
+        verifier = ChainVerifier(start_prev_hash=start[1])
+        await _walk(engine, verifier, after=start[0], last_seq=last_seq, progress=progress)
     result = verifier.result()
     if not result.ok:
         return result

@@ -44,6 +44,22 @@ class Metrics:
         self.pending = Gauge(
             "signoff_outbox_pending", "Messages waiting to be delivered.", registry=r
         )
+        self.anchors = _counter(
+            r, "signoff_anchors", "Timestamp tokens obtained for the ledger head, by TSA.", "tsa"
+        )
+        self.anchor_failures = _counter(
+            r,
+            "signoff_anchor_failures",
+            "Failed tries to anchor the ledger head, by TSA and reason (retried).",
+            "tsa",
+            "reason",
+        )
+        self.anchor_age = Gauge(
+            "signoff_anchor_age_seconds",
+            "Seconds since the newest ledger anchor was stored; NaN before the first.",
+            registry=r,
+        )
+        self.anchor_age.set(float("nan"))  # no anchor known yet, or anchoring is off
 
     def refusal_counter(self, platform: str) -> Callable[[int, str], None]:
         """Counts one platform's requests refused before any work, by status and check."""

@@ -22,11 +22,13 @@ from adapters.api.problems import ApiProblem, Kind
 from adapters.api.routes import Client, api_routes, etag
 from adapters.api.schema import EventList, OpenRequestBody, RequestPage, RequestView, SystemView
 from adapters.port import ServiceUnavailable
+from bot.platforms.api_auth import ApiGate
 from bot.platforms.api_views import event_view, provenance_of, request_view, system_view
 from bot.platforms.api_watch import RequestWatch
 from bot.runtime import Mount, Runtime
+from bot.services.api_oidc import NO_ID_TOKENS, Issuers
 from bot.services.api_requests import ApiRequests, CallbackRefused, KeyConflict
-from bot.services.api_tokens import TokenRefused, TokenService
+from bot.services.api_tokens import TokenService
 from bot.storage.api_clients import client_requests, request_entries
 from bot.storage.incidents import open_incident_of
 from bot.storage.reviews import open_review_of
@@ -68,11 +70,13 @@ def _refused(outcome: Outcome) -> ApiProblem:
 class ApiShell:
     """`ApiBackend` over the runtime's services."""
 
-    def __init__(self, runtime: Runtime, watch: RequestWatch) -> None:
+    def __init__(self, runtime: Runtime, watch: RequestWatch, issuers: Issuers) -> None:
         self.runtime, self.watch = runtime, watch
         uow = runtime.service.uow
-        self.tokens = TokenService(uow)
+        self.gate = ApiGate(TokenService(uow), issuers, lambda: self._policy, uow.clock)
         self.requests = ApiRequests(runtime.service, runtime.relay.outbound.guard)
+        # SIGNOFF_PUBLIC_URL, when set, makes the view's links absolute; else all are relative.
+        self.public_url = issuers.audience or ""
 
     @property
     def _policy(self) -> Policy:
@@ -82,15 +86,7 @@ class ApiShell:
         return self.runtime.service.uow.clock()
 
     async def authenticate(self, authorization: str | None) -> Client:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiProblem(Kind.UNAUTHENTICATED, "send Authorization: Bearer <client token>")
-        try:
-            name = await _available(self.tokens.client_of(token.strip()))
-        except TokenRefused as error:
-            raise ApiProblem(Kind.UNAUTHENTICATED, str(error)) from None
-        allowed = self._policy.clients[name].may_request
-        return Client(name, "token", None, {s: list(a) for s, a in allowed.items()})
+        return await self.gate.authenticate(authorization)
 
     def _person(self, given: str | None) -> str | None:
         if given is None:
@@ -104,6 +100,7 @@ class ApiShell:
     async def open(
         self, client: Client, key: str, body: OpenRequestBody
     ) -> tuple[RequestView, bool]:
+        person_of_record = self.gate.admit_open(client)
         on_behalf_of = self._person(body.on_behalf_of)
         if body.callback is not None:
             prefixes = self._policy.clients[client.name].callbacks
@@ -115,7 +112,7 @@ class ApiShell:
                 raise ApiProblem(Kind.INVALID_FIELD, f"callback.url: {error}") from None
         command = OpenRequest(
             request_id="",
-            actor=Actor(person=None, platform=API, platform_user_id=client.name),
+            actor=Actor(person=person_of_record, platform=API, platform_user_id=client.name),
             system=body.system,
             activity=body.activity,
             version=body.version,
@@ -147,7 +144,7 @@ class ApiShell:
         state, body = await self._owned(client, request_id)
         async with self.runtime.service.uow.reading() as conn:
             entries = await request_entries(conn, request_id)
-        return request_view(state, body, entries, self._now())
+        return request_view(state, body, entries, self._now(), self.public_url)
 
     async def wait(self, client: Client, request_id: str, seen: str, seconds: float) -> None:
         loop = asyncio.get_running_loop()
@@ -185,7 +182,9 @@ class ApiShell:
         async with self.runtime.service.uow.reading() as conn:
             rows = await client_requests(conn, client.name, filters, after, PAGE + 1)
             items = [
-                request_view(state, body, await request_entries(conn, state.id), self._now())
+                request_view(
+                    state, body, await request_entries(conn, state.id), self._now(), self.public_url
+                )
                 for state, body, _ in rows[:PAGE]
             ]
         following = None
@@ -238,12 +237,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise ApiProblem(Kind.MALFORMED, "cursor: not a cursor this API gave") from None
 
 
-def api_mount() -> Mount:
-    """Adds API v1's routes and the waiters' watch once the runtime exists."""
+def api_mount(issuers: Issuers = NO_ID_TOKENS) -> Mount:
+    """Adds API v1's routes and the waiters' watch once the runtime exists; ID tokens are
+    accepted from `issuers`."""
 
     def mount(app: web.Application, runtime: Runtime) -> None:
         watch = RequestWatch(runtime.engine)
-        shell = ApiShell(runtime, watch)
+        shell = ApiShell(runtime, watch, issuers)
         app.router.add_routes(api_routes(shell, runtime.metrics.refusal_counter(API)))
         app.cleanup_ctx.append(watch.running)
 

@@ -18,12 +18,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from adapters.port import ServiceUnavailable
 from bot.runtime import Mount, Runtime
+from bot.scheduling.anchoring import AnchorConfig, Anchorer
 from bot.scheduling.leader import Leadership, leadership_for
 from bot.scheduling.sweep import run_sweep
 
 log = logging.getLogger("signoff.scheduler")
 
 JOB_ID = "signoff-sweep"
+ANCHOR_JOB_ID = "signoff-anchor"
 
 
 class SweepScheduler:
@@ -35,8 +37,10 @@ class SweepScheduler:
         leadership: Leadership,
         interval_seconds: float,
         clock: Callable[[], datetime],
+        anchorer: Anchorer | None = None,
     ) -> None:
         self.runtime = runtime
+        self.anchorer = anchorer
         self.leadership = leadership
         self.interval = interval_seconds
         self.clock = clock
@@ -55,6 +59,18 @@ class SweepScheduler:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),
         )
+        if self.anchorer is not None:
+            self.scheduler.add_job(
+                self._anchor,
+                "interval",
+                seconds=self.anchorer.config.check_seconds,
+                id=ANCHOR_JOB_ID,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+                next_run_time=datetime.now(UTC),
+            )
         self.scheduler.start()
         log.info("sweeps every %s s: reminders, escalations, expiries, reviews", self.interval)
 
@@ -87,14 +103,31 @@ class SweepScheduler:
             log.info("sweep: %s", report.summary())
 
 
+    async def _anchor(self) -> None:
+        # Every replica keeps its anchor-age metric fresh; the leader alone anchors.
+        assert self.anchorer is not None
+        try:
+            await self.anchorer.refresh()
+            if await self.leadership.hold():
+                await self.anchorer.run()
+        except Exception:
+            seconds = self.anchorer.config.check_seconds
+            log.exception("anchoring failed; it runs again in %s s", seconds)
+
+
 SCHEDULER = web.AppKey("scheduler", SweepScheduler)
 
 
-def scheduler_mount(interval_seconds: float, clock: Callable[[], datetime]) -> Mount:
-    """Runs the sweep scheduler for the application's lifetime."""
+def scheduler_mount(
+    interval_seconds: float, clock: Callable[[], datetime], anchoring: AnchorConfig | None = None
+) -> Mount:
+    """Runs the sweep scheduler, and the anchoring job when configured, for the
+    application's lifetime."""
 
     def mount(app: web.Application, runtime: Runtime) -> None:
-        sweeps = SweepScheduler(runtime, leadership_for(runtime.engine), interval_seconds, clock)
+        anchorer = Anchorer(runtime, anchoring, clock) if anchoring else None
+        leadership = leadership_for(runtime.engine)
+        sweeps = SweepScheduler(runtime, leadership, interval_seconds, clock, anchorer)
         app[SCHEDULER] = sweeps
 
         async def lifetime(_: web.Application) -> AsyncIterator[None]:

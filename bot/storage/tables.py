@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -21,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from bot.storage.append_only import install_guards
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -72,6 +75,25 @@ ledger_entries = Table(
     Column("hash", String(64), nullable=False, unique=True),
     Index("ix_ledger_entries_subject", "subject_type", "subject_id"),
 )
+
+# Timestamp tokens over the chain's head: one row per time-stamping authority and anchored
+# `seq`. `token` is the authority's whole DER TimeStampResp, as `openssl ts -verify -in` reads.
+ledger_anchors = Table(
+    "ledger_anchors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("seq", Integer, nullable=False, index=True),
+    Column("hash", String(64), nullable=False),
+    Column("tsa", String(512), nullable=False),
+    Column("stamped_at", String(32), nullable=False),
+    Column("token", LargeBinary, nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Entries and anchors refuse UPDATE and DELETE (migration 0010 installs the same triggers).
+event.listen(ledger_entries, "after_create", install_guards)
+event.listen(ledger_anchors, "after_create", install_guards)
 
 # One row (id 1): the chain's head. Locking it serialises appends so `seq` stays gap-free.
 ledger_head = Table(

@@ -19,6 +19,7 @@ from bot.cli import main
 from bot.storage.database import create_engine
 from bot.storage.ledger import append_events
 from bot.storage.tables import UtcDateTime, ledger_entries, metadata
+from tests.audit.attacker import lift_guards
 from workflows.ledger import AuditEvent, canonical_json, compute_hash, format_time, seal
 from workflows.model import Actor
 
@@ -48,6 +49,7 @@ async def test_aud_02_an_edited_row_is_named(engine: AsyncEngine) -> None:
     good = await verify_database(engine)
     assert good.ok and good.checked == 10_000 and good.last_good_seq == 10_000
     async with engine.begin() as conn:
+        await lift_guards(conn)  # as the database's owner
         await conn.execute(
             update(ledger_entries)
             .where(ledger_entries.c.seq == 5000)
@@ -64,6 +66,7 @@ async def test_aud_02_an_edited_row_is_named(engine: AsyncEngine) -> None:
 async def test_aud_03_a_deleted_row_and_a_cut_tail_are_found(engine: AsyncEngine) -> None:
     await _fill(engine, 200, per_transaction=50)
     async with engine.begin() as conn:
+        await lift_guards(conn)  # as the database's owner
         await conn.execute(delete(ledger_entries).where(ledger_entries.c.seq > 190))
     tail = await verify_database(engine)
     assert (

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.audit.verify import verify_database
 from bot.storage.ledger import append_events
 from bot.storage.tables import ledger_entries
+from tests.audit.attacker import lift_guards
 from workflows.chain import ChainVerifier, Verification
 from workflows.ledger import (
     GENESIS_HASH,
@@ -193,6 +194,7 @@ async def test_worker_processes_find_what_one_walk_finds(engine: AsyncEngine) ->
     at_22 = ledger_entries.c.seq == 22
     async with engine.begin() as conn:
         prev_22 = (await conn.execute(select(ledger_entries.c.prev_hash).where(at_22))).scalar()
+        await lift_guards(conn)  # as the database's owner
         await conn.execute(update(ledger_entries).where(at_22).values(prev_hash="f" * 64))
     edited = await verify_database(engine, workers=2, stretch=7)
     assert edited == await verify_database(engine, workers=1)

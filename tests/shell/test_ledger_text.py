@@ -16,6 +16,7 @@ from bot.audit.export import run_export, run_verify, verify_export
 from bot.audit.verify import verify_database
 from bot.storage.ledger import append_events
 from bot.storage.tables import ledger_entries
+from tests.audit.attacker import lift_guards
 from workflows.ledger import AuditEvent
 from workflows.model import Actor
 
@@ -72,6 +73,7 @@ async def test_item_8_a_ledger_row_whose_data_holds_a_key_twice_fails_verificati
     # sealed hash; a reader keeping the first reads "approved after all".
     forged = '{"n":5,"reason":"approved after all","reason":"reason 5","to":{"who":"mina"}}'
     async with engine.begin() as conn:
+        await lift_guards(conn)  # as the database's owner
         await conn.execute(
             update(ledger_entries).where(ledger_entries.c.seq == 5).values(data=forged)
         )
