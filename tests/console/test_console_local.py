@@ -1,0 +1,172 @@
+"""The main job in the console's local mode, in process over real HTTP and a real database:
+ask as the Responsible, answer as the Consulted and the Accountable, see it in the ledger."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.audit.export import verify_export
+from bot.storage.api_clients import claim_key
+from tests.console.site import console_site, flash
+from tests.harness import actor
+from workflows.commands import Answer, OpenRequest
+from workflows.model import Actor, Verdict
+
+
+async def test_a_quorum_of_two_is_asked_consulted_and_approved_in_the_console(
+    engine: AsyncEngine,
+) -> None:
+    async with console_site(engine) as (harness, browser):
+        await browser.act_as("jae")
+        request_id = await browser.open()
+        # Jae asked, so Jae may not decide, though Jae is one of the Accountable leads.
+        refused = flash(await browser.answer(request_id, "approve"))
+        assert refused is not None and refused[0] == "refused"
+        assert "You asked for this, so you cannot decide it yourself" in refused[1]
+        await browser.act_as("mina")
+        early = flash(await browser.answer(request_id, "approve"))
+        assert early is not None and early[0] == "refused"
+        assert "Dan Ruiz" in early[1]  # consult_first: the card says who must answer first
+        await browser.act_as("dan")
+        await browser.answer(request_id, "no-objection", "looks fine")
+        await browser.act_as("mina")
+        await browser.answer(request_id, "approve")
+        await browser.act_as("tomas")
+        page = await browser.answer(request_id, "approve")
+        assert 'id="status">approved<' in page
+        state = await harness.state(request_id)
+        assert state.status.value == "approved"
+        assert {(v.person, v.platform) for v in state.approvals} == {
+            ("mina", "web"),
+            ("tomas", "web"),
+        }
+        actions = await harness.actions(request_id)
+        assert actions == ["requested", "denied", "denied", "consulted", "voted", "approved"]
+        # The page's timeline is the ledger's entries about the request, seq and hash.
+        seqs = [int(s) for s in re.findall(r'<td class="seq">(\d+)</td>', page)]
+        ledger = [e for e in await harness.ledger() if e.subject_id == request_id]
+        assert seqs == [e.seq for e in ledger]
+        for entry in ledger:
+            assert entry.hash[:12] in page
+        # Everyone involved sees it in the audit trail.
+        trail = await browser.get("/ledger")
+        assert request_id in trail and "consulted" in trail
+
+
+async def test_forms_without_the_sessions_csrf_token_are_refused_and_change_nothing(
+    engine: AsyncEngine,
+) -> None:
+    async with console_site(engine) as (harness, browser):
+        await browser.act_as("jae")
+        fields = {"target": "scoring:deploy", "version": "9.9"}
+        async with browser.client.post("/requests", data=fields) as response:
+            assert response.status == 403
+        async with browser.client.post("/requests", data={**fields, "csrf": "forged"}) as response:
+            assert response.status == 403
+        async with browser.client.post("/console/as", data={"person": "mina"}) as response:
+            assert response.status == 403
+        assert await harness.ledger() == []
+        assert "Jae Kim" in await browser.get("/")  # still Jae: the switch was refused too
+
+
+async def test_a_person_who_may_not_see_a_system_gets_404_for_its_request(
+    engine: AsyncEngine,
+) -> None:
+    async with console_site(engine) as (_, browser):
+        await browser.act_as("jae")
+        request_id = await browser.open()
+        await browser.act_as("priya")
+        page = await browser.get(f"/requests/{request_id}", status=404)
+        assert "quarterly retrain" not in page
+        assert request_id not in await browser.get("/requests")
+        assert request_id not in await browser.get("/ledger")
+        async with browser.client.post(
+            f"/requests/{request_id}/answer",
+            data={"csrf": await browser.csrf(), "verdict": "approve", "revision": "1"},
+        ) as response:
+            assert response.status == 404
+        await browser.act_as("kim")  # Accountable for search only
+        await browser.get(f"/requests/{request_id}", status=404)
+
+
+async def test_a_decision_in_the_console_and_a_click_in_slack_count_one_person_once(
+    engine: AsyncEngine,
+) -> None:
+    async with console_site(engine) as (harness, browser):
+        request_id = "RCONSOLESLACK1"
+        opened = await harness.service.handle(
+            OpenRequest(request_id=request_id, actor=actor("jae"), system="scoring", version="3")
+        )
+        assert opened.ok, opened
+        await harness.answer(request_id, "dan", Verdict.NO_OBJECTION)
+        await browser.act_as("mina")
+        await browser.answer(request_id, "approve")
+        in_slack = await harness.service.handle(
+            Answer(request_id=request_id, actor=actor("mina"), verdict=Verdict.APPROVE)
+        )
+        assert in_slack.code == "already-voted"
+        state = await harness.state(request_id)
+        assert state.status.value == "pending"
+        assert [v.person for v in state.approvals] == ["mina"]
+
+
+async def test_an_auditor_exports_a_ledger_that_verifies_and_the_export_is_recorded(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with console_site(engine) as (harness, browser):
+        await browser.act_as("jae")
+        await browser.open()
+        async with browser.client.post(
+            "/ledger/export", data={"csrf": await browser.csrf()}
+        ) as response:
+            assert response.status == 403  # only the policy's console auditors export
+        await browser.act_as("lena")
+        async with browser.client.post(
+            "/ledger/export", data={"csrf": await browser.csrf(), "since": "2020-01-01"}
+        ) as response:
+            assert response.status == 200
+            body = await response.read()
+        path = tmp_path / "ledger.jsonl"
+        path.write_bytes(body)
+        result = verify_export(path)
+        assert result.ok and result.checked == 1
+        [*_, exported] = await harness.ledger()
+        assert exported.action == "ledger-exported" and exported.actor_person == "lena"
+        assert exported.data["entries"] == 1
+        assert json.loads(body.splitlines()[0])["action"] == "requested"
+        verified = await browser.get("/ledger?verify=1")
+        assert "The chain verifies: 2 entries" in verified
+
+
+async def test_a_request_an_agent_opened_shows_its_client_tool_preview_and_artifact_digest(
+    engine: AsyncEngine,
+) -> None:
+    async with console_site(engine) as (harness, browser):
+        request_id = "RAGENTASKED1"
+        client = Actor(person=None, platform="api", platform_user_id="scoring-ci")
+        opened = await harness.service.handle(
+            OpenRequest(request_id=request_id, actor=client, system="scoring", version="4.1")
+        )
+        assert opened.ok, opened
+        digest = "sha256:" + "ab" * 32
+        body = {
+            "system": "scoring",
+            "version": "4.1",
+            "artifact": {"digest": digest},
+            "context": {
+                "agent": {"name": "ops-agent", "tool": "kubectl_apply", "preview": "<b>apply</b>"}
+            },
+        }
+        async with engine.begin() as conn:
+            await claim_key(conn, "scoring-ci", "k1", "f" * 64, request_id, json.dumps(body),
+                            harness.clock())  # fmt: skip
+        await browser.act_as("mina")
+        page = await browser.get(f"/requests/{request_id}")
+        assert f'<code id="artifact-digest">{digest}</code>' in page
+        assert "kubectl_apply" in page and "ops-agent" in page and "scoring-ci" in page
+        # What an agent wrote is shown as text, never as markup.
+        assert "&lt;b&gt;apply&lt;/b&gt;" in page and "<b>apply</b>" not in page
