@@ -19,7 +19,17 @@ from workflows.grammar import EXPLAIN, USAGE
 TEMPLATE = Path(__file__).resolve().parents[2] / "adapters" / "teams" / "manifest"
 APP_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 # Teams shows at most ten commands, each title up to 32 and description up to 128 characters.
-TEAMS_COMMANDS = ("request", "deploy", "status", "raci", "cancel", "help")
+TEAMS_COMMANDS = (
+    "request",
+    "deploy",
+    "status",
+    "reviews",
+    "review",
+    "incident",
+    "raci",
+    "cancel",
+    "help",
+)
 
 
 def manifest(app_id: str) -> dict[str, object]:
