@@ -6,6 +6,7 @@ from datetime import datetime
 
 from workflows.commands import OpenRequest
 from workflows.effects import Audience, Effect, PostCard, Target
+from workflows.github import GITHUB
 from workflows.inventory import (
     accountable_people,
     backup_people,
@@ -155,6 +156,8 @@ def _refuse_asker(command: OpenRequest, policy: Policy) -> Step | None:
             f"{activity_on(activity, system)}."
         )
         return _denied(command, Denial.CLIENT_NOT_ALLOWED, message)
+    if command.actor.platform == GITHUB:
+        return _refuse_gate(command, policy)
     asker = command.on_behalf_of or command.actor.person
     responsible = responsible_people(policy, system, activity)
     if asker is not None and asker in responsible:
@@ -166,6 +169,20 @@ def _refuse_asker(command: OpenRequest, policy: Policy) -> Step | None:
         f"{roles} ({names(policy, responsible)})."
     )
     return _denied(command, Denial.NOT_RESPONSIBLE, message)
+
+
+def _refuse_gate(command: OpenRequest, policy: Policy) -> Step | None:
+    """The deployment gate asks for a repository (its account) what `github:` maps."""
+    repository, environment = command.actor.platform_user_id, command.environment or ""
+    gate = policy.github
+    mapped = gate.system_for(repository, environment) if gate is not None else None
+    if command.activity == DEPLOY and mapped == command.system:
+        return None
+    message = (
+        f"The policy's github: section does not let {repository} ({environment or 'no'} "
+        f"environment) ask for {activity_on(command.activity, command.system)}."
+    )
+    return _denied(command, Denial.CLIENT_NOT_ALLOWED, message)
 
 
 def _cannot_open(command: OpenRequest, policy: Policy) -> Outcome | None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from workflows.clients import ClientPolicy
 from workflows.durations import format_duration, parse_duration
+from workflows.github import GitHubGate
 
 DEPLOY = "deploy"
 # Keys under a system's `raci` with a behaviour of their own; every other key is an approval
@@ -192,6 +193,8 @@ class Policy(_Model):
     # Machines that may ask (pipelines, agents); never approvers.
     clients: dict[Name, ClientPolicy] = {}
     console: ConsoleSettings = ConsoleSettings()
+    # The deployment gate: which GitHub environment asks for which system's deploy.
+    github: GitHubGate | None = None
 
     def rules_for(self, system_id: str, activity: str | None = None) -> TierRules:
         """The tier rules of a system, with its overrides and then the activity's applied."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from workflows.github import gate_findings
 from workflows.inventory import people_of
 from workflows.policy import RESERVED_ACTIVITIES, Policy
 
@@ -184,6 +185,12 @@ def _console(policy: Policy) -> Iterator[Finding]:
             yield ("console", "auditors", index), f"unknown person '{auditor}'"
 
 
+def _github(policy: Policy) -> Iterator[Finding]:
+    if policy.github is not None:
+        systems = {s: system.approval_activities for s, system in policy.systems.items()}
+        yield from gate_findings(policy.github, systems)
+
+
 def _timezone(policy: Policy) -> Iterator[Finding]:
     try:
         ZoneInfo(policy.timezone)
@@ -202,6 +209,7 @@ RULES: tuple[Callable[[Policy], Iterator[Finding]], ...] = (
     _unique_people,
     _clients,
     _console,
+    _github,
     _timezone,
 )
 
