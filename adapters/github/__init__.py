@@ -1,0 +1,1 @@
+"""GitHub's deployment protection rules: the signed webhook in, App tokens and verdicts out."""
