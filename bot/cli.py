@@ -140,10 +140,15 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
         runtime = await build_runtime(
             settings, policies, clock, ports=platforms.ports, port_factories=platforms.factories
         )
+        from bot.platforms.github import attach_github
+
+        github = attach_github(settings, runtime)
         try:
             report = await run_sweep(runtime, now, deliver=deliver, patience=SWEEP_PATIENCE)
         finally:
             await platforms.close()
+            if github is not None:
+                await github.close()
             await runtime.engine.dispose()
         print(f"Sweep at {now.isoformat()}: {report.summary()}.")
         return 0

@@ -60,6 +60,11 @@ def serve(settings: Settings) -> int:
         if refusal:
             log.error("refusing to start: %s", refusal)
             return 2
+    from bot.platforms.github import github_configured, github_problem
+
+    if github_refusal := github_problem(settings):
+        log.error("refusing to start: %s", github_refusal)
+        return 2
     # Before anything else: a port in use must not cost a sweep, a ledger write or a
     # traceback after "serving on".
     try:
@@ -96,6 +101,10 @@ def serve(settings: Settings) -> int:
             settings.signoff_gitlab_oidc_issuer,
         )
         mounts.append(api_mount(issuers))
+        if github_configured(settings):
+            from bot.platforms.github import github_app, github_mount
+
+            mounts.append(github_mount(settings, github_app(settings)))
         runtime = await build_runtime(
             settings,
             policies,
@@ -111,6 +120,9 @@ def serve(settings: Settings) -> int:
         )
         for line in settings.platform_report():
             log.info("%s", line)
+        from bot.platforms.github import report as github_report
+
+        log.info("%s", github_report(settings))
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, policies.reload_soon)
         log.info("send SIGHUP to reload the policy; a bad file keeps the last good policy")

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     microsoft_authority_host: str = "https://login.microsoftonline.com"
     microsoft_bot_scope: str = "https://api.botframework.com/.default"
 
+    # The GitHub deployment gate (a GitHub App); see `bot.platforms.github`.
+    github_app_id: str | None = None
+    github_app_private_key: SecretStr | None = Field(default=None, description="PEM text")
+    github_webhook_secret: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+
     # The console (README, "Console"): local mode on loopback, else a sign-in.
     signoff_console: Literal["auto", "local", "off"] = Field(
         default="auto", description="local: refuse to start unless HOST is loopback"

@@ -24,6 +24,7 @@ from bot.delivery.messages import (
     UpdateMessage,
     outbox_row,
 )
+from bot.delivery.github import gate_rows
 from bot.delivery.rooms import room_rows
 from bot.storage.tables import chat_messages, outbox
 from workflows.effects import Effect, Notify, PostCard, RefreshCards, Target
@@ -41,6 +42,11 @@ async def enqueue(
     """Write the outbox rows for `effects` in the caller's transaction; returns how many."""
     plain = [e for e in effects if isinstance(e, PostCard | Notify | RefreshCards)]
     rows = await _request_rows(conn, plain, policy, list(ports), now)
+    # A run waiting on the GitHub gate hears of every change to its request (new cards mean
+    # it opened or escalated; refreshed cards, a vote or the decision).
+    changed = {e.request_id for e in plain if isinstance(e, PostCard | RefreshCards)}
+    if changed:
+        rows += await gate_rows(conn, sorted(changed), policy, now)
     rooms = [e for e in effects if isinstance(e, OpenRoom | PostInRoom)]
     if rooms:
         rows += await room_rows(conn, rooms, policy, ports, now)

@@ -86,9 +86,12 @@ class ApiRequests:
                 f"one with `signoff clients rotate {client}`"
             )
 
-    async def open(self, key: str, fingerprint: str, body: str, command: OpenRequest) -> Opened:
-        """Open `command` once per (client, key); its request_id is replaced by the key's."""
-        client = command.actor.platform_user_id
+    async def open(
+        self, key: str, fingerprint: str, body: str, command: OpenRequest, scope: str = ""
+    ) -> Opened:
+        """Open `command` once per (client, key); its request_id is replaced by the key's.
+        `scope` replaces the client as the keys' owner (the GitHub gate's `@github`)."""
+        client = scope or command.actor.platform_user_id
         body = without_secrets(body)
         for _ in range(2):
             request_id = new_request_id()
