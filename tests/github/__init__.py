@@ -1,0 +1,1 @@
+"""The GitHub deployment gate, over real HTTP to stand-ins of GitHub and Slack."""
