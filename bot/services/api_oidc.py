@@ -1,7 +1,7 @@
 """GitHub Actions and GitLab CI ID tokens as API v1 credentials; imports no platform adapter.
 
 A token is accepted when it is an RS256 JWT from one of the two configured issuers, signed by
-a key that issuer publishes, meant for exactly Signoff's public URL (`aud`), and current
+a key that issuer publishes, meant for Signoff's public URL alone (`aud`, exactly), and current
 (`exp`, `nbf`, `iat`, with a minute's leeway for clocks). Which client it is, the policy
 says (`workflows.clients.trusted_by`); who started the run (`actor` on GitHub, `user_login`
 on GitLab) is the person of record when a person of the policy has that login.
@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from joserfc import jwt
-from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
+from joserfc.errors import ClaimError, ExpiredTokenError, InvalidClaimError, JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
 from bot.services.oidc_keys import IssuerKeys
@@ -121,6 +121,9 @@ class WorkloadIdentity:
         )
         try:
             registry.validate(claims)
+            if claims["aud"] not in (self.audience, [self.audience]):
+                # Meant for another service as well, which could replay it here.
+                raise InvalidClaimError("aud")
         except ExpiredTokenError:
             raise IdentityRefused("the token has expired") from None
         except ClaimError as error:

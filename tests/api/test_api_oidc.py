@@ -1,4 +1,4 @@
-"""GitHub Actions and GitLab CI ID tokens as API v1 credentials (API-21 to API-24).
+"""GitHub Actions and GitLab CI ID tokens as API v1 credentials (OIDC-01 to OIDC-10).
 
 The issuer is a local stand-in (tests/oidc_standin.py) serving discovery and JWKS over HTTP,
 so keys are fetched as from GitHub. The first tests check the verifier against it in this
@@ -53,7 +53,7 @@ async def _refusal(verifier: WorkloadIdentity, token: str) -> str:
     return str(refused.value)
 
 
-async def test_api_21_a_matching_token_is_its_client_and_its_actor_the_person_of_record() -> None:
+async def test_oidc_01_a_matching_token_is_its_client_and_its_actor_the_person_of_record() -> None:
     async with oidc_issuer() as issuer:
         verifier = _verifier(issuer)
         # GitHub logins ignore case, and so does the mapping.
@@ -61,9 +61,12 @@ async def test_api_21_a_matching_token_is_its_client_and_its_actor_the_person_of
         workload = await verifier.verify(token)
         assert (workload.client, workload.forge) == ("support-gate", "github")
         assert (workload.login, workload.person) == ("Mina-Park", "mina")
-        # An `aud` array naming this server is meant for it too (RFC 7519 §4.1.3).
-        listed = issuer.sign({**github_claims(), "aud": ["https://other.example", AUDIENCE]})
-        assert (await verifier.verify(listed)).client == "support-gate"
+        # An `aud` array of this server alone is its audience too (RFC 7519 §4.1.3); one that
+        # also names another service is not, since that service could replay it here.
+        alone = issuer.sign({**github_claims(), "aud": [AUDIENCE]})
+        assert (await verifier.verify(alone)).client == "support-gate"
+        shared = issuer.sign({**github_claims(), "aud": ["https://vault.acme.example", AUDIENCE]})
+        assert "meant for" in await _refusal(verifier, shared)
         # A run started by someone the policy does not know: the client, without a person.
         stranger = await verifier.verify(
             issuer.sign(github_claims(actor="dependabot"), audience=AUDIENCE)
@@ -90,7 +93,7 @@ REFUSED: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
-async def test_api_22_a_token_off_the_policy_or_out_of_date_is_refused(case: str) -> None:
+async def test_oidc_02_a_token_off_the_policy_or_out_of_date_is_refused(case: str) -> None:
     changed, options, says = REFUSED[case]
     async with oidc_issuer() as issuer:
         claims = {k: v for k, v in {**github_claims(), **changed}.items() if v is not None}
@@ -108,7 +111,7 @@ def _without_exp(issuer: OidcIssuer, claims: dict[str, Any]) -> str:
     return jwt.encode(header, payload, issuer.signing, algorithms=["RS256"])
 
 
-async def test_api_22_forged_signatures_and_other_algorithms_are_refused() -> None:
+async def test_oidc_03_forged_signatures_and_other_algorithms_are_refused() -> None:
     async with oidc_issuer() as issuer:
         verifier = _verifier(issuer)
         claims = {**github_claims(), "iss": issuer.issuer, "aud": AUDIENCE}
@@ -144,7 +147,7 @@ def _claims_of(segment: str) -> dict[str, Any]:
     return claims
 
 
-async def test_api_23_a_rolled_key_is_fetched_and_made_up_key_ids_are_not_a_stream_of_fetches() -> (
+async def test_oidc_04_a_rolled_key_is_fetched_and_made_up_kids_are_not_a_stream_of_fetches() -> (
     None
 ):
     async with oidc_issuer() as issuer:
@@ -161,7 +164,7 @@ async def test_api_23_a_rolled_key_is_fetched_and_made_up_key_ids_are_not_a_stre
         assert issuer.key_fetches == 2
 
 
-async def test_api_23_an_unreachable_issuer_is_no_verdict_and_a_lying_one_is_not_trusted() -> None:
+async def test_oidc_05_an_unreachable_issuer_is_no_verdict_and_a_lying_one_not_trusted() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
@@ -179,7 +182,7 @@ async def test_api_23_an_unreachable_issuer_is_no_verdict_and_a_lying_one_is_not
         assert issuer.key_fetches == 0  # its keys were never asked for
 
 
-async def test_api_21_gitlab_tokens_name_their_project_and_user_login() -> None:
+async def test_oidc_06_gitlab_tokens_name_their_project_and_user_login() -> None:
     async with oidc_issuer() as gitlab:
         issuers = Issuers(AUDIENCE, "https://token.actions.githubusercontent.com", gitlab.issuer)
         verifier = WorkloadIdentity(issuers, _policy, _now)
@@ -194,7 +197,7 @@ async def test_api_21_gitlab_tokens_name_their_project_and_user_login() -> None:
         assert "project_path" in await _refusal(verifier, github_shaped)
 
 
-async def test_api_21_a_token_two_clients_would_accept_is_refused() -> None:
+async def test_oidc_07_a_token_two_clients_would_accept_is_refused() -> None:
     twin = OIDC_POLICY.read_text() + (
         "  support-twin:\n"
         "    github: {repository: acme/support-bot}\n"
@@ -207,7 +210,7 @@ async def test_api_21_a_token_two_clients_would_accept_is_refused() -> None:
 
 
 @pytest.mark.parametrize("empty_database_url", ["sqlite", "postgresql"], indirect=True)
-async def test_serve_api_21_a_pipeline_asks_with_its_id_token_and_its_actor_cannot_approve(
+async def test_serve_oidc_08_a_pipeline_asks_with_its_id_token_and_its_actor_cannot_approve(
     tmp_path: Path, empty_database_url: str
 ) -> None:
     async with oidc_world(tmp_path, DATABASE_URL=empty_database_url) as world:
@@ -249,7 +252,7 @@ async def _actions_after(client: ApiClient, request_id: str, count: int) -> list
     raise AssertionError(f"{request_id} has {items}, not {count} entries")
 
 
-async def test_serve_api_22_refused_id_tokens_are_401_counted_and_open_nothing(
+async def test_serve_oidc_09_refused_id_tokens_are_401_counted_and_open_nothing(
     tmp_path: Path,
 ) -> None:
     async with oidc_world(tmp_path) as world:
@@ -280,7 +283,7 @@ async def test_serve_api_22_refused_id_tokens_are_401_counted_and_open_nothing(
         assert world.api.standin.called("chat.postMessage") == []
 
 
-async def test_serve_api_24_a_gitlab_run_whose_user_the_policy_lacks_may_read_not_open(
+async def test_serve_oidc_10_a_gitlab_run_whose_user_the_policy_lacks_may_read_not_open(
     tmp_path: Path,
 ) -> None:
     async with oidc_world(tmp_path) as world:
