@@ -38,6 +38,7 @@ class Operation:
     body: type[BaseModel] | None = None
     refusals: tuple[Kind, ...] = ()
     parameters: tuple[dict[str, Any], ...] = ()
+    example: dict[str, Any] | None = None
 
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -55,6 +56,28 @@ _WAIT = {
     "schema": {"type": "integer", "minimum": 0, "maximum": 30},
 }
 _TAG = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}
+
+
+# The contract's example of an open: documentation, and where testers start their sequences.
+OPEN_EXAMPLE: dict[str, Any] = {
+    "system": "credit-scoring",
+    "activity": "deploy",
+    "version": "1.4.2",
+    "environment": "production",
+    "reason": "retrained on Q3 data",
+    "artifact": {
+        "digest": "sha256:" + "9f2c" * 16,
+        "uri": "oci://registry.acme.example/credit@sha256:" + "9f2c" * 16,
+    },
+    "context": {
+        "ci": {
+            "provider": "github",
+            "repository": "acme/credit-scoring",
+            "run_id": "123",
+            "run_url": "https://github.com/acme/credit-scoring/actions/runs/123",
+        }
+    },
+}
 
 
 def _query(name: str, description: str) -> dict[str, Any]:
@@ -91,6 +114,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Kind.RATE_LIMITED,
         ),
         parameters=(_KEY,),
+        example=OPEN_EXAMPLE,
     ),
     Operation(
         "get",
@@ -145,6 +169,20 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("get", "/api/v1/whoami", "whoAmI", "This client and what it may ask for", WhoAmI),
 )
+# Where an opened request's id leads (OpenAPI links): clients and stateful testers follow
+# them from the open to the request's other operations.
+OPENED_LINKS: dict[str, Any] = {
+    name: {
+        "operationId": operation_id,
+        "parameters": {"id": "$response.body#/id"},
+        "description": description,
+    }
+    for name, operation_id, description in (
+        ("GetRequest", "getRequest", "read the request, or wait for its decision"),
+        ("CancelRequest", "cancelRequest", "withdraw it while it is pending"),
+        ("ListRequestEvents", "listRequestEvents", "its ledger entries"),
+    )
+}
 # Refusals any authenticated route can give.
 COMMON_REFUSALS = (Kind.UNAUTHENTICATED, Kind.UNAVAILABLE)
 
@@ -168,9 +206,11 @@ def _responses(operation: Operation) -> dict[str, Any]:
         }
     }
     if operation.operation_id == "openRequest":
+        responses["201"]["links"] = OPENED_LINKS
         responses["200"] = {
             "description": "the request this Idempotency-Key opened before, whatever its state",
             "content": responses["201"]["content"],
+            "links": OPENED_LINKS,
         }
     if operation.operation_id == "getRequest":
         responses["304"] = {"description": "unchanged since the ETag given in If-None-Match"}
@@ -199,14 +239,10 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             "security": [{"bearer": []}],
         }
         if operation.body is not None:
-            spec["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": REF.format(model=operation.body.__name__)}
-                    }
-                },
-            }
+            media: dict[str, Any] = {"schema": {"$ref": REF.format(model=operation.body.__name__)}}
+            if operation.example is not None:
+                media["examples"] = {"example": {"value": operation.example}}
+            spec["requestBody"] = {"required": True, "content": {"application/json": media}}
         paths.setdefault(operation.path, {})[operation.method] = spec
     return {
         "openapi": "3.1.0",
