@@ -50,6 +50,7 @@ def serve(settings: Settings) -> int:
     from bot.platforms.ports import platform_ports
     from bot.policy.source import PolicyHolder
     from bot.runtime import Mount, build_runtime
+    from bot.scheduling.anchoring import anchor_config
     from bot.scheduling.scheduler import scheduler_mount
     from bot.server import create_app, settle_heap
     from bot.storage.migrate import current_revision, head_revision
@@ -60,6 +61,20 @@ def serve(settings: Settings) -> int:
         if refusal:
             log.error("refusing to start: %s", refusal)
             return 2
+    try:
+        anchoring = anchor_config(settings)
+    except ValueError as error:
+        log.error("refusing to start: %s", error)
+        return 2
+    from bot.platforms.console import console_mode
+    from bot.platforms.console_mount import console_mount
+
+    try:
+        console, console_line = console_mode(settings)
+        console_site = console_mount(settings, console) if console is not None else None
+    except ValueError as error:
+        log.error("refusing to start: %s", error)
+        return 2
     from bot.platforms.github import github_configured, github_problem
 
     if github_refusal := github_problem(settings):
@@ -91,7 +106,7 @@ def serve(settings: Settings) -> int:
             from bot.platforms.teams import teams_mount
 
             mounts.append(teams_mount(platforms.teams, utc_now))
-        mounts.append(scheduler_mount(settings.signoff_sweep_seconds, utc_now))
+        mounts.append(scheduler_mount(settings.signoff_sweep_seconds, utc_now, anchoring))
         from bot.platforms.api import api_mount
         from bot.services.api_oidc import Issuers
 
@@ -105,6 +120,8 @@ def serve(settings: Settings) -> int:
             from bot.platforms.github import github_app, github_mount
 
             mounts.append(github_mount(settings, github_app(settings)))
+        if console_site is not None:
+            mounts.append(console_site)
         runtime = await build_runtime(
             settings,
             policies,
@@ -123,6 +140,7 @@ def serve(settings: Settings) -> int:
         from bot.platforms.github import report as github_report
 
         log.info("%s", github_report(settings))
+        log.info("%s", console_line)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, policies.reload_soon)
         log.info("send SIGHUP to reload the policy; a bad file keeps the last good policy")
