@@ -35,7 +35,7 @@ from adapters.teams.directory import ConversationRef, Directory
 from adapters.teams.entra import TokenUnavailable
 from adapters.teams.graph import GraphClient
 from adapters.teams.mris import UserMris, answerer_ids
-from adapters.teams.review_card import review_card
+from adapters.teams.review_card import review_card, shown_notice
 from adapters.teams.reviews import completer_ids
 from adapters.teams.rooms import TeamsRooms
 from workflows.policy import Policy
@@ -152,8 +152,9 @@ class TeamsChat:
                 user_mris=await self.mris.find(ids, service_url, conversation),
                 notice=message.text,
             )
+            summary = shown_notice(message.text, personal)
             return Activity.model_validate(
-                {"type": "message", "summary": message.text, "attachments": [attachment(card)]}
+                {"type": "message", "summary": summary, "attachments": [attachment(card)]}
             )
         if message.card is None:
             # Plain: a reason or a summary someone typed must not render as Markdown.

@@ -1,7 +1,7 @@
 """Renders a risk review as an Adaptive Card 1.5 with `Action.Execute`; imports `workflows` only.
 
 The card is what Slack's review form is: the policy's checklist as toggles, a notes field and
-one button, carrying only the review id, its revision and its system. Who may complete it is
+one button, carrying only the review id and its revision. Who may complete it is
 the engine's question when the button is pressed; `refresh` names those the core says may
 complete it (Accountable, and the backup once escalated), so a channel's read-only copy turns
 into the form for them, and an old copy is brought up to date when they open it.
@@ -41,9 +41,15 @@ def _text(text: str, *, bold: bool = False, subtle: bool = False) -> dict[str, A
     return {"type": "RichTextBlock", "inlines": [run], "spacing": "Small"}
 
 
+def shown_notice(notice: str, form: bool) -> str:
+    """The scheduler's notice as the card says it: on a card with the form, without the
+    pointer to the command the form stands in for."""
+    return _TYPE_COMMAND.sub("", notice) if form else notice
+
+
 def review_data(review: RiskReview) -> dict[str, Any]:
-    """What the card's actions send back: the review, the revision seen, and its system."""
-    return {"v": review.id, "n": review.revision, "s": review.system}
+    """What the card's actions send back: the review and the revision seen."""
+    return {"v": review.id, "n": review.revision}
 
 
 def review_card(
@@ -61,8 +67,7 @@ def review_card(
     if note:
         body.append(_text(note, bold=True))
     if notice:
-        shown = _TYPE_COMMAND.sub("", notice) if form else notice
-        body.append(_text(shown))
+        body.append(_text(shown_notice(notice, form)))
     body.extend(_text(line) for line in _facts(review, policy))
     result: dict[str, Any] = {
         "type": "AdaptiveCard",

@@ -28,7 +28,6 @@ from workflows.review_machine import may_complete
 from workflows.reviews import CompleteReview, RiskReview
 
 REVIEW_ID = re.compile(r"^V[0-9A-Z]{6,26}$")
-SYSTEM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -38,21 +37,18 @@ class ReviewAction:
     verb: str
     review_id: str
     revision: int
-    system: str
     checked: tuple[str, ...]
     notes: str | None
 
 
 def read_review_action(verb: str | None, data: Mapping[str, Any]) -> ReviewAction | None:
     """The action, or None when the data is not what a Signoff review card sends."""
-    review_id, revision, system = data.get("v"), data.get("n"), data.get("s")
+    review_id, revision = data.get("v"), data.get("n")
     if not (
         isinstance(verb, str)
         and isinstance(review_id, str)
         and REVIEW_ID.match(review_id)
         and type(revision) is int
-        and isinstance(system, str)
-        and SYSTEM_ID.match(system)
     ):
         return None
     notes = data.get(NOTES_INPUT)
@@ -60,7 +56,6 @@ def read_review_action(verb: str | None, data: Mapping[str, Any]) -> ReviewActio
         verb,
         review_id,
         revision,
-        system,
         read_checked(data),
         notes.strip() or None if isinstance(notes, str) else None,
     )
@@ -107,7 +102,7 @@ class TeamsReviews:
             )
             said = outcome.message
         review = await self.shell.review(action.review_id)
-        if review is None or review.system != action.system:
+        if review is None:
             return None
         return self._card(review, self.shell.policy(), said)
 
