@@ -43,6 +43,7 @@ SLOW: dict[str, str] = {
     "tests/shell/test_reviews.py::test_rem_04": "a year of weekly reminders across DST",
     "tests/slack/test_slack_fuzz.py": "Hypothesis sends hundreds of signed requests",
     "tests/teams/test_teams_fuzz.py": "Hypothesis sends hundreds of authenticated activities",
+    "tests/github/test_gate_serve.py": "a real `signoff serve` behind the GitHub gate",
 }
 
 
@@ -70,6 +71,10 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             "DATABASE_URL",
             "SIGNOFF_POLICY",
             "PORT",
+            "GITHUB_APP_ID",
+            "GITHUB_APP_PRIVATE_KEY",
+            "GITHUB_WEBHOOK_SECRET",
+            "GITHUB_API_URL",
         ):
             monkeypatch.delenv(name, raising=False)
     yield
