@@ -9,6 +9,7 @@ from aiohttp import web
 
 from adapters.console.render import setup
 from bot.platforms.console import Mode, session_codec
+from bot.platforms.console_auth import CALLBACK, SignIn, oidc_config
 from bot.platforms.console_pages import ConsolePages
 from bot.runtime import Mount, Runtime
 from bot.settings import Settings
@@ -18,6 +19,8 @@ def console_mount(settings: Settings, mode: Mode) -> Mount:
     """The console at `/`; raises ValueError when the settings cannot run `mode` safely."""
     codec = session_codec(settings, mode)
     platforms = settings.platform_report()
+    if mode == "oidc":
+        oidc_config(settings)  # what is missing is said before the server starts
 
     def mount(app: web.Application, runtime: Runtime) -> None:
         site = ConsolePages(runtime, codec, mode, platforms)
@@ -42,5 +45,10 @@ def console_mount(settings: Settings, mode: Mode) -> Mount:
                 web.post("/console/sign-out", site.sign_out),
             ]
         )
+        if mode == "oidc":
+            sign_in = SignIn(site, settings)
+            app.router.add_get("/console/sign-in", sign_in.start)
+            app.router.add_get(CALLBACK, sign_in.callback)
+            app.cleanup_ctx.append(sign_in.running)
 
     return mount

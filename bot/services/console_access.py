@@ -7,7 +7,7 @@ and incidents that involve them: they asked, answered, or hold a RACI letter of 
 
 from __future__ import annotations
 
-from workflows.inventory import people_of, raci_for
+from workflows.inventory import people_of, person_by_email, person_by_platform_id, raci_for
 from workflows.model import ApprovalRequest
 from workflows.policy import Policy
 
@@ -66,3 +66,40 @@ def may_see_system_activity(policy: Policy, person: str | None, system: str, act
 def may_export(policy: Policy, person: str | None) -> bool:
     """The whole ledger and the evidence pack are the auditors'."""
     return is_auditor(policy, person)
+
+
+def person_signed_in(
+    policy: Policy, claims: dict[str, object], bind: str, tenant: str | None
+) -> tuple[str | None, str, str]:
+    """(person, account, why not) for an ID token's claims.
+
+    A person is bound by an immutable id the policy records: Entra ID's `oid` within the
+    tenant `tid` (the policy's `teams` id), or Slack's user id (the policy's `slack` id) within
+    the workspace when one is set. An email is only a hint in the explanation: it can change
+    hands, so it never binds.
+    """
+    if bind == "slack":
+        user = str(claims.get("https://slack.com/user_id") or "")
+        team = str(claims.get("https://slack.com/team_id") or "")
+        account, field = user, "slack"
+        if tenant and team != tenant:
+            return None, account, "This Slack workspace is not the one Signoff trusts."
+    else:
+        oid, tid = str(claims.get("oid") or ""), str(claims.get("tid") or "")
+        account, field, user = f"{tid}/{oid}", "teams", oid
+        if not tenant or tid != tenant:
+            return None, account, "This Microsoft Entra tenant is not the one Signoff trusts."
+    if not user:
+        return None, account, "The identity provider did not say which account signed in."
+    found = person_by_platform_id(policy, field, user)
+    if found is not None:
+        return found, account, ""
+    email = str(claims.get("email") or "")
+    hinted = person_by_email(policy, email) if email else None
+    why = f"The policy names nobody with {field} id {user}."
+    if hinted is not None:
+        why += (
+            f" It has {hinted} with your email; an administrator can add `{field}: {user}` "
+            "to that person in the policy."
+        )
+    return None, account, why
