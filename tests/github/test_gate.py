@@ -221,3 +221,31 @@ async def test_votes_on_the_way_are_told_as_comments(gate: GateWorld) -> None:
     assert any("1 of 2 approvals (Mina Park)" in c for c in comments), comments
     assert gate.github.verdicts() == []
     assert (await gate.h.state(request_id)).status is Status.PENDING
+
+
+async def test_authz_05_whoever_started_the_run_cannot_approve_it(gate: GateWorld) -> None:
+    gate.h.policies.replace(
+        gate.h.policies.current.policy.model_copy(
+            update={
+                "people": {
+                    **gate.h.policies.current.policy.people,
+                    "mina": gate.h.policies.current.policy.people["mina"].model_copy(
+                        update={"github": "mina-park"}
+                    ),
+                }
+            }
+        )
+    )
+    request_id = (await gate.deliver(gate.event(sender="mina-park")))[1]["request_id"]
+    assert (await gate.h.state(request_id)).on_behalf_of == "mina"
+    await gate.h.relay.drain()
+    # Mina started the run, so she was not even asked; a click on another's card is refused.
+    assert "D0MINA" not in {
+        c.args["channel"] for c in gate.slack.standin.called("chat.postMessage")
+    }
+    assert await gate.slack.click("U0MINA", gate.slack.card_for("D0JAE"), "approve") == 200
+    assert (await gate.h.state(request_id)).status is Status.PENDING
+    assert await gate.h.actions(request_id) == ["requested", "denied"]
+    assert await gate.slack.click("U0JAE", gate.slack.card_for("D0JAE"), "approve") == 200
+    await gate.h.relay.drain()
+    assert [v.body["state"] for v in gate.github.verdicts()] == ["approved"]
