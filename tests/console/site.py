@@ -19,6 +19,7 @@ from tests.harness import Harness, Policies
 from workflows.policy_load import load_policy
 
 POLICY_FILE = Path(__file__).parent / "policy.yaml"
+TOMAS_OID = "6f1c2a9b-3d4e-4f50-8a61-b7c8d9e0f1a2"  # tomas's `teams` (Entra object) id there
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 REVISION = re.compile(r'name="revision" value="(\d+)"')
 FLASH = re.compile(r'<p class="flash (ok|refused)"[^>]*>\s*(.*?)\s*</p>', re.S)

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.console.site import POLICY_FILE
+from tests.console.idp_standin import CLIENT_ID, CLIENT_SECRET, TENANT, IdentityProvider, start_idp
+from tests.console.site import POLICY_FILE, TOMAS_OID
 from tests.serve_process import Server, _env, signoff, start_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -188,3 +189,44 @@ def test_local_mode_on_every_address_refuses_to_start(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "refusing to start: SIGNOFF_CONSOLE=local but HOST=0.0.0.0" in done.stderr
     assert "serving on" not in done.stderr
+
+
+async def test_a_browser_signs_in_through_openid_connect_and_lands_on_its_person(
+    tmp_path: Path,
+) -> None:
+    provider = IdentityProvider(account={"oid": TOMAS_OID, "tid": TENANT})
+    runner = await start_idp(provider)
+    env = _env(
+        tmp_path,
+        SIGNOFF_POLICY=str(POLICY_FILE),
+        HOST="127.0.0.1",
+        SIGNOFF_CONSOLE_SECRET="a-console-session-secret-of-40-characters",
+        SIGNOFF_CONSOLE_OIDC_ISSUER=provider.base,
+        SIGNOFF_CONSOLE_OIDC_CLIENT_ID=CLIENT_ID,
+        SIGNOFF_CONSOLE_OIDC_CLIENT_SECRET=CLIENT_SECRET,
+        SIGNOFF_CONSOLE_OIDC_TENANT=TENANT,
+    )
+    assert signoff(tmp_path, "db", "upgrade", SIGNOFF_POLICY=str(POLICY_FILE)).returncode == 0
+    server = await start_server(tmp_path, "console-oidc", env)
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+            try:
+                page = await browser.new_page()
+                await page.goto(server.base)
+                await expect(page.locator(".banner")).to_have_count(0)  # no local mode
+                await page.get_by_role("link", name="Sign in").first.click()
+                await expect(page.get_by_role("status")).to_have_text("Signed in as Tomas Berg.")
+                await _shot(page, "10-signed-in")
+                [asked] = provider.authorizations
+                assert asked["code_challenge_method"] == "S256"
+                assert provider.refusals == []
+                cookies = await page.context.cookies()
+                [session] = [c for c in cookies if c["name"] == "signoff_console"]
+                assert session["httpOnly"] and session["sameSite"] == "Lax"
+            finally:
+                await browser.close()
+    finally:
+        await server.stop()
+        await runner.cleanup()
+    assert "signed in as tomas" in server.text()

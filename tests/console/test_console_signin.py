@@ -16,11 +16,9 @@ from bot.platforms.console_mount import console_mount
 from bot.server import create_app
 from bot.settings import Settings
 from tests.console.idp_standin import CLIENT_ID, CLIENT_SECRET, TENANT, IdentityProvider, start_idp
-from tests.console.site import Browser, console_policy, flash
+from tests.console.site import TOMAS_OID, Browser, console_policy, flash
 from tests.harness import Harness, actor
 from workflows.commands import OpenRequest
-
-TOMAS_OID = "6f1c2a9b-3d4e-4f50-8a61-b7c8d9e0f1a2"  # tomas's `teams` id in the policy
 
 
 def _free_port() -> int:
