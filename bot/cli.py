@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 
@@ -87,7 +87,19 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.audit.export import run_export
+    import hashlib
+
+    from bot.audit.evidence import run_recorded_export
+    from bot.policy.source import policy_path
+
+    # The export's own ledger entry (AUD-14) names the policy file as every entry does.
+    digest = hashlib.sha256(policy_path(settings).read_bytes()).hexdigest()
+    anchors = Path(args.anchors) if args.anchors else None
+
+    def export(out: TextIO) -> int:
+        return asyncio.run(
+            run_recorded_export(settings.database, args.format, args.since, out, digest, anchors)
+        )
 
     if args.output and args.output != "-":
         with open(args.output, "w", encoding="utf-8", newline="") as out:
@@ -259,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--since", help="only entries at or after this RFC 3339 time or date")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    export.add_argument(
+        "--anchors",
+        metavar="DIR",
+        help="also write the anchors, their tokens, the auditor's README and check script here",
+    )
     export.set_defaults(run=cmd_audit_export)
 
     sweep = commands.add_parser(

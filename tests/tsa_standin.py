@@ -1,8 +1,9 @@
 """A local RFC 3161 time-stamping authority over real HTTP: OpenSSL's `ts -reply` signs each
 answer with a key that a test CA, made at fixture time, certifies for time-stamping.
 
-`down` makes it answer 503, `fail_next` answers 503 that many times and then works again; the
-`tsa` fixture starts one, `other_tsa` one under another root (untrusted by `tsa`'s roots).
+`down` makes it answer 503, `fail_next` answers 503 that many times and then works again,
+`delay` holds each answer back; the `tsa` fixture starts one, `other_tsa` one under another
+root (untrusted by `tsa`'s roots).
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ class TsaStandIn:
     name: str = "Signoff test TSA"
     down: bool = False
     fail_next: int = 0
+    delay: float = 0.0  # seconds before each answer: a slow authority
     answered: int = 0
     refused: int = 0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -136,6 +138,7 @@ class TsaStandIn:
         return app
 
     async def _stamp(self, request: web.Request) -> web.Response:
+        await asyncio.sleep(self.delay)
         if self.down or self.fail_next > 0:
             self.fail_next = max(0, self.fail_next - 1)
             self.refused += 1
