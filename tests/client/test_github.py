@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.api.problems import ApiProblem, Kind
-from tests.client.bare import finish, github_env, run, runner_env, start, until
+from tests.api.oidc_world import AUDIENCE, oidc_world
+from tests.client.bare import finish, github_env, read_until, run, runner_env, start, until
 from tests.client.standin import TOKEN, Served
 
 ASK = ("request", "deploy", "--system", "credit-scoring", "--version", "1.4.2")
@@ -131,3 +132,34 @@ async def test_a_refusal_or_silence_is_in_the_step_summary_too(api: Served, tmp_
     assert "### Signoff: request refused\n\nFrozen by an incident: incident inc-7" in summary
     assert f"### Signoff: no answer from {api.url}\n" in summary
     assert summary.count("Nothing may proceed on it.") == 2
+
+
+async def test_serve_oidc_11_the_runners_id_token_gets_a_real_server_to_ask_and_wait(
+    tmp_path: Path,
+) -> None:
+    """Against a real `signoff serve` trusting a local issuer, whose runner endpoint the job's
+    ACTIONS_ID_TOKEN_REQUEST_URL names: no stored secret, and the run's actor (mina) is the
+    requester of record, so Tomas decides."""
+    async with oidc_world(tmp_path) as world:
+        env = github_env(tmp_path, world.github.issuer)
+        url = world.api.server.base
+        ask = ("request", "deploy", "--system", "support-chatbot", "--version", "2.1.0",
+               "--environment", "production", "--url", url, "--oidc", "github")  # fmt: skip
+        client = await start(*ask, "--audience", AUDIENCE, "--wait", env=env)
+        said = await read_until(client, "Follow it at")
+        await world.api.click("U0TOMAS", "D0TOMAS", "approve")
+        outcome = await finish(client)
+        assert outcome.code == 0, (said, outcome)
+        assert "Approved by tomas (slack)" in outcome.out
+        assert world.github.audiences == [AUDIENCE]
+        asked = [c.args["channel"] for c in world.api.standin.called("chat.postMessage")]
+        assert "D0TOMAS" in asked and "D0MINA" not in asked
+
+        # A token asked for the address the runner reaches, not Signoff's public URL, is
+        # refused even when asked for again: exit 4, nothing opened.
+        before = len(world.api.standin.called("chat.postMessage"))
+        refused = await run(*ask, "--idempotency-key", "other", env=env)
+        assert refused.code == 4, refused
+        assert "Not authenticated" in refused.err + refused.out
+        assert world.github.audiences == [AUDIENCE, url, url]
+        assert len(world.api.standin.called("chat.postMessage")) == before
