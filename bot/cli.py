@@ -289,14 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
         dest="clients_command", required=True, metavar="SUBCOMMAND"
     )
     for name, about in (
-        ("issue", "print a new token for a client the policy lists with token: true (once)"),
-        ("rotate", "print a new token; the old one works until the overlap ends"),
-        ("revoke", "end every token of the client at once"),
+        ("issue", "print a new token and callback signing secret for a client (once)"),
+        ("rotate", "print new ones; the old ones work until the overlap ends"),
+        ("revoke", "end every token and signing secret of the client at once"),
     ):
         sub = client_commands.add_parser(name, help=about)
         sub.add_argument("name", help="the client's name under clients: in the policy")
         if name == "rotate":
-            sub.add_argument("--overlap", default="1h", help="how long the old token still works")
+            sub.add_argument("--overlap", default="1h", help="how long the old ones still work")
         sub.set_defaults(run=cmd_clients)
 
     teams = commands.add_parser("teams", help="Microsoft Teams")

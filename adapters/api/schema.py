@@ -58,7 +58,13 @@ class Context(_Body):
 
 
 class Callback(_Body):
-    url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")]
+    """Where every vote and the final state are POSTed, signed as Standard Webhooks with the
+    client's `whsec_` secret; `webhook-id` is the ledger entry's seq."""
+
+    url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https://")] = Field(
+        description="https, under one of the client's `callbacks:` prefixes, never a private "
+        "or loopback address unless the operator allows it"
+    )
 
 
 class OpenRequestBody(_Body):

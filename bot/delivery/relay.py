@@ -214,6 +214,8 @@ class OutboxRelay:
         except PermanentFailure as error:
             return Attempt(row, "dead", message, error=f"permanent: {error}")
         except RateLimited as error:
+            if now - row.created_at >= self.retry.max_age:  # a receiver that only says wait
+                return Attempt(row, "dead", message, error=f"gave up, too old; last: {error}")
             wait = timedelta(seconds=max(error.retry_after, 0.0))
             return Attempt(row, "retry", message, next_at=now + wait, counts=False,
                            reason="rate-limited", error=str(error))  # fmt: skip

@@ -29,7 +29,7 @@ async def run_clients(
             ended = await tokens.revoke(name)
             print(
                 f"Revoked {len(ended)} token(s) of {name} and its signing secret; they are "
-                "refused from now on, and callbacks still queued for it are not sent."
+                "refused from now on, and callbacks still queued for it are dead-lettered."
             )
             return 0
         issued = await tokens.credentials(name, rotating=overlap if command == "rotate" else None)

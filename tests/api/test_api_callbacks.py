@@ -370,3 +370,21 @@ async def test_opening_refuses_a_callback_outside_the_prefixes_or_to_a_private_a
             detail = await refused(f"{w.got.base}/hooks/x", "d")
             assert "127.0.0.1" in detail and "SIGNOFF_ALLOW_PRIVATE_CALLBACKS" in detail
         assert await w.rows() == [] and w.got.received == []
+
+
+async def test_a_receiver_that_only_ever_says_wait_is_given_up_on_when_the_callback_is_old(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with world(engine, tmp_path, answers=[429] * 3) as w:
+        request_id = await w.open(system="doc-search")
+        assert (await w.h.answer(request_id, "mina")).ok
+        assert (await w.h.relay.drain()).retried == 1
+        w.h.clock.advance(minutes=1)
+        assert (await w.h.relay.drain()).retried == 1  # Retry-After is honoured, not counted
+        [row] = await w.rows()
+        assert (row.status, row.attempts) == ("pending", 0)
+        w.h.clock.advance(hours=25)
+        assert (await w.h.relay.drain()).dead == 1
+        [row] = await w.rows()
+        assert row.status == "dead" and "HTTP 429" in row.last_error
+        assert len(w.got.received) == 3
