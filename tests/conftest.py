@@ -43,6 +43,8 @@ SLOW: dict[str, str] = {
     "tests/shell/test_reviews.py::test_rem_04": "a year of weekly reminders across DST",
     "tests/slack/test_slack_fuzz.py": "Hypothesis sends hundreds of signed requests",
     "tests/teams/test_teams_fuzz.py": "Hypothesis sends hundreds of authenticated activities",
+    "tests/agents/test_mcp_serve.py": "`signoff mcp` and `signoff serve` processes, a 50 s wait",
+    "tests/agents/test_require_approval.py": "a real `signoff serve` that people decide through",
     "tests/api/test_api_oidc.py::test_serve_": "a real `signoff serve` trusting local issuers",
     "tests/api/test_api_rate_limits.py::test_serve_": "a real `signoff serve` with two clients",
     "tests/api/test_api_rate_limits.py::test_rate_03_policy_check": "a real `signoff policy check`",

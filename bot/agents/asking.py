@@ -60,6 +60,8 @@ def body(
     reason: str | None,
     details: Any = None,
     tool: str | None = None,
+    version: str | None = None,
+    environment: str | None = None,
 ) -> dict[str, Any]:
     """The `POST /api/v1/requests` body. API v1 has no summary field, so the summary leads
     the reason, where approvers read it; text a model wrote is masked as `details` are."""
@@ -78,6 +80,9 @@ def body(
         "reason": redaction.mask_text(said)[:2000],
         "context": {"agent": context},
     }
+    for name, value in (("version", version), ("environment", environment)):
+        if value:
+            sent[name] = value
     if agent.on_behalf_of:
         sent["on_behalf_of"] = agent.on_behalf_of
     return sent

@@ -101,9 +101,19 @@ class Tools:
         tool: Annotated[
             str | None, Field(max_length=200, description="the name of the tool you want to call")
         ] = None,
+        version: Annotated[
+            str | None,
+            Field(max_length=200, description="the version to approve; needed for deploy"),
+        ] = None,
+        environment: Annotated[
+            str | None, Field(max_length=100, description="where it goes, such as production")
+        ] = None,
         ctx: Context[Any, Any, Any] | None = None,
     ) -> CallToolResult:
-        sent = asking.body(self._agent(ctx), system, activity, summary, reason, details, tool)
+        agent = self._agent(ctx)
+        sent = asking.body(
+            agent, system, activity, summary, reason, details, tool, version, environment
+        )
         key = idempotency_key or asking.new_key()
 
         def ask() -> dict[str, Any]:
