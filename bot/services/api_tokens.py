@@ -106,8 +106,9 @@ class TokenService:
         async with self.uow.command("client-token") as tx:
             live = await (live_tokens if with_token else signing_secrets)(tx.conn, name, tx.now)
             if rotating is None and live:
+                what = "a token" if with_token else "a signing secret"
                 raise AlreadyIssued(
-                    f"client '{name}' already holds a token; use `signoff clients rotate "
+                    f"client '{name}' already holds {what}; use `signoff clients rotate "
                     f"{name}` or `revoke {name}`"
                 )
             ended: list[str] = []

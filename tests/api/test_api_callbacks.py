@@ -27,7 +27,7 @@ from bot.delivery.callbacks import under_prefix
 from bot.delivery.outbound import AddressGuard, AddressRefused, HttpSender, OutboundPost
 from bot.delivery.outbound_kinds import outbound_delivery
 from bot.platforms.api import api_mount
-from bot.services.api_tokens import TokenService
+from bot.services.api_tokens import AlreadyIssued, NotATokenClient, TokenService
 from bot.storage.tables import outbox
 from tests.api.callback_receiver import Receiver, receiver
 from tests.harness import Harness, build_policy
@@ -388,3 +388,35 @@ async def test_a_receiver_that_only_ever_says_wait_is_given_up_on_when_the_callb
         [row] = await w.rows()
         assert row.status == "dead" and "HTTP 429" in row.last_error
         assert len(w.got.received) == 3
+
+
+async def test_a_client_without_a_token_that_lists_callbacks_gets_a_signing_secret_alone(
+    engine: AsyncEngine,
+) -> None:
+    def change(raw: dict[str, Any]) -> None:
+        _with_client("https://agents.acme.example/hooks/")(raw)
+        raw["clients"]["deploy-gate"] = {
+            "github": {"repository": "acme/support-bot"},
+            "may_request": {"support-bot": ["deploy"]},
+            "callbacks": ["https://ci.acme.example/hooks/"],
+        }
+        raw["clients"]["quiet-gate"] = {
+            "github": {"repository": "acme/doc-search"},
+            "may_request": {"doc-search": ["deploy"]},
+        }
+
+    h = Harness(engine)
+    h.policies.replace(build_policy(change))
+    tokens = TokenService(h.uow)
+    issued = await tokens.credentials("deploy-gate")
+    assert issued.token is None and issued.signing_secret.startswith("whsec_")
+    Webhook(issued.signing_secret)  # a secret the library reads
+    with pytest.raises(AlreadyIssued, match="signing secret"):
+        await tokens.credentials("deploy-gate")
+    with pytest.raises(NotATokenClient):
+        await tokens.issue("deploy-gate")  # no bearer token for a client of GitHub's tokens
+    with pytest.raises(NotATokenClient, match="token: true"):
+        await tokens.credentials("quiet-gate")
+    [event] = [e for e in await h.ledger() if e.subject_id == "deploy-gate"]
+    assert event.action == "client-token-issued" and "token" not in event.data
+    assert issued.signing_secret not in json.dumps(event.data)
