@@ -33,6 +33,7 @@ from adapters.teams.cards import REFRESH_VERB, VERB_PREFIX, adaptive_card, attac
 from adapters.teams.directory import ConversationRef, Directory
 from adapters.teams.identity import TeamsIdentity
 from adapters.teams.mris import UserMris, answerer_ids
+from adapters.teams.request_form import ASK_VERB, filled_from, request_form_card, send_form
 from adapters.teams.review_card import REVIEW_VERBS
 from adapters.teams.reviews import TeamsReviews, read_review_action
 from workflows.cards import CardView
@@ -85,11 +86,14 @@ class SignoffAgent(ActivityHandler):
         if reply is None:
             match parsed:
                 case RequestApproval():
-                    reply = incomplete_request(parsed)
+                    # The usage, and the form Slack would open, filled with what was said.
+                    card = request_form_card(self.shell.policy(), filled_from(parsed))
+                    await _reply(turn_context, _card_message(card, incomplete_request(parsed)))
+                    return
                 case Review() | ListReviews():
                     answer = await self.reviews.answer_command(parsed)
                     if not isinstance(answer, str):
-                        await _reply(turn_context, _card_message(answer, "Risk review"))
+                        await _reply(turn_context, _card_message(answer))
                         return
                     reply = answer
                 case _:
@@ -127,6 +131,11 @@ class SignoffAgent(ActivityHandler):
         verb = action.verb if action else None
         if verb in REVIEW_VERBS:
             return await self._review_action(turn_context, verb, data)
+        if verb == ASK_VERB:
+            actor = await self.identity.actor(activity)
+            delivery = ("teams", activity.id) if activity.id else None
+            card = await send_form(self.shell, actor, data, delivery)
+            return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card)
         request_id, revision = data.get("r"), data.get("v")
         if not (
             isinstance(request_id, str)
@@ -190,10 +199,12 @@ class SignoffAgent(ActivityHandler):
         )
 
 
-def _card_message(card: dict[str, Any], summary: str) -> Activity:
-    return Activity.model_validate(
-        {"type": "message", "summary": summary, "attachments": [attachment(card)]}
-    )
+def _card_message(card: dict[str, Any], text: str = "") -> Activity:
+    """A card, with `text` above it (plain: it may quote what someone typed)."""
+    message: dict[str, Any] = {"type": "message", "attachments": [attachment(card)]}
+    if text:
+        message |= {"text": text, "textFormat": "plain"}
+    return Activity.model_validate(message)
 
 
 async def _reply(turn_context: TurnContext, reply: str | Activity) -> None:

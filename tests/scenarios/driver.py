@@ -36,6 +36,13 @@ class ChatDriver(Protocol):
         `request_id` they were sent (or `card_of` someone else was sent, shown to them); what
         was shown to them alone, or None."""
 
+    async def request_form(self, person: str, text: str) -> Any:
+        """The form `person` is given for `text`, a request with arguments missing."""
+
+    async def send_request_form(self, person: str, form: Any, fields: dict[str, str]) -> str:
+        """`person` fills in `form` (system, activity, version, environment, reason) and
+        sends it: what they are told, an error in the form or what the engine said."""
+
     async def review_form(self, person: str, system: str) -> Any:
         """The review form `person` has of `system`: the review card they were sent where the
         platform sends one (Teams), else what `review <system>` opens."""

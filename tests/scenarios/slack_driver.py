@@ -63,6 +63,34 @@ class SlackDriver:
         notes = self._ephemerals(person)[told:]
         return plain(notes[-1]) if notes else None
 
+    async def request_form(self, person: str, text: str) -> dict[str, Any]:
+        forms = len(self.standin.called("views.open"))
+        assert await self.say(person, text) == ""
+        (opened,) = self.standin.called("views.open")[forms:]
+        return dict(_json(opened.args["view"]))
+
+    async def send_request_form(
+        self, person: str, form: dict[str, Any], fields: dict[str, str]
+    ) -> str:
+        def chosen(value: str) -> dict[str, Any]:
+            return {"value": {"type": "static_select", "selected_option": {"value": value}}}
+
+        def typed(value: str | None) -> dict[str, Any]:
+            return {"value": {"type": "plain_text_input", "value": value}}
+
+        values = {
+            "system": chosen(fields["system"]),
+            "activity.any": chosen(fields["activity"]),
+            **{k: typed(fields.get(k)) for k in ("version", "environment", "reason")},
+        }
+        told = len(self._posts(user(person)))
+        answer = await self.world.post(_submission(person, form, values))
+        assert answer.status == 200
+        if body := await answer.text():
+            return plain(next(iter(json.loads(body)["errors"].values())))
+        (said,) = self._posts(user(person))[told:]
+        return plain(said.args["text"])
+
     async def review_form(self, person: str, system: str) -> dict[str, Any]:
         forms = len(self.standin.called("views.open"))
         shown = await self.say(person, f"review {system}")

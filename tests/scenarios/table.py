@@ -57,6 +57,21 @@ async def asking(d: ChatDriver) -> None:
     assert await subject_actions(d, request_id) == ["requested"]
 
 
+async def asking_through_the_form(d: ChatDriver) -> None:
+    form = await d.request_form("soo", "deploy")
+    chosen = {"system": "doc-search", "activity": "deploy"}
+    assert await d.send_request_form("soo", form, chosen) == "A deployment needs a version."
+    told = await d.send_request_form(
+        "soo", form, chosen | {"version": "2.3.1", "environment": "prod"}
+    )
+    assert "is open; asked Mina Park, Jae Kim and Lee Cho to approve" in told, told
+    request_id = told.split()[1]
+    await d.h.settle()
+    assert d.cards_to("mina") == [request_id]
+    assert (await d.h.state(request_id)).environment == "prod"
+    assert await subject_actions(d, request_id) == ["requested"]
+
+
 async def consulting_and_quorum(d: ChatDriver) -> None:
     request_id = await ask(d, "deploy credit-scoring 2.3.1 to prod -- quarterly retrain")
     assert d.cards_to("dan") == [request_id]  # Consulted
@@ -215,6 +230,7 @@ class Scenario:
 
 SCENARIOS = (
     Scenario("ask", asking),
+    Scenario("ask-through-the-form", asking_through_the_form),
     Scenario("consult-and-quorum", consulting_and_quorum),
     Scenario("reject-with-reason", rejecting_with_a_reason),
     Scenario("refusals", refusing),

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.teams.request_form import ASK_VERB
 from adapters.teams.review_card import COMPLETE_VERB
 from tests.harness import Harness
 from tests.scenarios.driver import request_ids
@@ -69,6 +70,20 @@ class TeamsDriver:
         status, body = await self.world.press(person, cards[-1], f"signoff.{verdict}", reason)
         assert status == 200 and body["statusCode"] == 200, body
         return note_of(body["value"])
+
+    async def request_form(self, person: str, text: str) -> Call:
+        before = len(self._replies(person))
+        await self.world.say(person, text)
+        (card,) = self._replies(person)[before:]
+        return card
+
+    async def send_request_form(self, person: str, card: Call, fields: dict[str, str]) -> str:
+        invoke = self.world.invoke(person, card, ASK_VERB)
+        invoke["value"]["action"]["data"] |= fields
+        response = await self.world.send(invoke)
+        assert response.status == 200
+        answer = (await response.json())["value"]
+        return texts(answer)[1]
 
     async def review_form(self, person: str, system: str) -> Call:
         sent = [c for c in self._cards(person) if is_review(content(c)) and has_form(content(c))]
