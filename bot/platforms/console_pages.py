@@ -202,16 +202,21 @@ class ConsolePages(ConsoleActions):
         since, until = _period(form)
         body = "".join([line async for line in self.reads.jsonl(since, until)])
         digest = hashlib.sha256(body.encode()).hexdigest()
+        upto, _ = await self.reads.head()
+        # The same entry `signoff audit export` appends (AUD-14), with the person who took it.
         event = AuditEvent(
-            action="ledger-exported",
+            action="exported",
             subject_type="ledger",
-            subject_id="export",
+            subject_id=str(upto),
             actor=viewer.actor(),
             data={
+                "format": "jsonl",
                 "since": form.get("since") or None,
                 "until": form.get("until") or None,
                 "entries": body.count("\n"),
                 "sha256": digest,
+                "bytes": len(body.encode()),
+                "upto_seq": upto,
             },
         )
         async with self.runtime.service.uow.command("export") as tx:

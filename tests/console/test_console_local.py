@@ -3,6 +3,7 @@ ask as the Responsible, answer as the Consulted and the Accountable, see it in t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -135,7 +136,8 @@ async def test_an_auditor_exports_a_ledger_that_verifies_and_the_export_is_recor
         result = verify_export(path)
         assert result.ok and result.checked == 1
         [*_, exported] = await harness.ledger()
-        assert exported.action == "ledger-exported" and exported.actor_person == "lena"
+        assert exported.action == "exported" and exported.actor_person == "lena"
+        assert exported.data["sha256"] == hashlib.sha256(body).hexdigest()
         assert exported.data["entries"] == 1
         assert json.loads(body.splitlines()[0])["action"] == "requested"
         verified = await browser.get("/ledger?verify=1")
