@@ -55,6 +55,13 @@ class GitHubGateService:
                 f"{run.repository}; add it under github: environments.",
             )
         sender = person_of(policy.people, "github", run.sender) if run.sender else None
+        if sender is None:
+            # As for ID tokens: nobody could be kept from approving their own deployment.
+            return await self._refuse(
+                run,
+                f"The run was started by {run.sender or 'an account GitHub did not name'}, "
+                "whom the policy does not know; give that person's entry its github: login.",
+            )
         command = OpenRequest(
             request_id="",
             actor=Actor(person=None, platform=GITHUB, platform_user_id=run.repository),
@@ -126,4 +133,4 @@ def _reason(run: GateRun) -> str:
     what = f"GitHub Actions run {run.run_id} of {run.repository}"
     if run.event or run.ref:
         what += f" ({' on '.join(p for p in (run.event, run.ref) if p)})"
-    return f"{what}, started by {run.sender or 'an unknown account'}"
+    return f"{what}, started by {run.sender}"

@@ -249,3 +249,15 @@ async def test_authz_05_whoever_started_the_run_cannot_approve_it(gate: GateWorl
     assert await gate.slack.click("U0JAE", gate.slack.card_for("D0JAE"), "approve") == 200
     await gate.h.relay.drain()
     assert [v.body["state"] for v in gate.github.verdicts()] == ["approved"]
+
+
+async def test_a_run_started_by_an_account_the_policy_does_not_know_is_rejected(
+    gate: GateWorld,
+) -> None:
+    status, answer = await gate.deliver(gate.event(sender="someone-else"))
+    assert status == 200 and answer["state"] == "rejected"
+    assert "started by someone-else, whom the policy does not know" in answer["reason"]
+    assert await gate.requests() == 0
+    await gate.h.relay.drain()
+    [verdict] = gate.github.verdicts()
+    assert verdict.body["state"] == "rejected" and "github: login" in verdict.body["comment"]
