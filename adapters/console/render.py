@@ -34,7 +34,10 @@ def _when(moment: datetime | str | None, zone: str = "UTC") -> str:
     if moment is None:
         return ""
     if isinstance(moment, str):
-        moment = parse_time(moment)
+        try:
+            moment = parse_time(moment)
+        except ValueError:
+            return moment  # shown as stored rather than not at all
     return readable_time(moment, zone)
 
 

@@ -110,6 +110,7 @@ class ConsolePages(ConsoleActions):
                 and viewer.person in state.requesters(),
                 "entries": [(e, views.entry_words(e.data)) for e in record.entries],
                 "origin": views.context(record.client, record.body),
+                "deliveries": record.deliveries,
             },
         )
 
@@ -176,6 +177,7 @@ class ConsolePages(ConsoleActions):
         if request.query.get("verify") and may_export(self.policy, viewer.person):
             verification = await self.reads.verify()
         head_seq, head_hash = await self.reads.head()
+        anchor = await self.reads.newest_anchor()
         return self.page(
             request,
             viewer,
@@ -190,6 +192,7 @@ class ConsolePages(ConsoleActions):
                 "verification": verification,
                 "head_seq": head_seq,
                 "head_hash": head_hash,
+                "anchor": anchor,
             },
         )
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.audit.export import jsonl_line, read_rows
 from bot.audit.verify import verify_database
 from bot.services.unit_of_work import UnitOfWork
+from bot.storage.anchors import Anchor, newest_anchor
 from bot.storage.reviews import open_reviews
 from bot.storage.tables import (
     api_requests,
@@ -24,6 +25,7 @@ from bot.storage.tables import (
     incidents,
     ledger_entries,
     ledger_head,
+    outbox,
 )
 from workflows.chain import Verification
 from workflows.incidents import Incident
@@ -62,6 +64,18 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """One outgoing message about a request: where, and whether it arrived."""
+
+    platform: str
+    destination: str
+    status: str
+    attempts: int
+    sent_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
 class RequestRecord:
     """A request, its ledger entries in order, and what a client sent when it opened it."""
 
@@ -69,6 +83,7 @@ class RequestRecord:
     entries: tuple[Entry, ...]
     client: str | None
     body: dict[str, Any]
+    deliveries: tuple[Delivery, ...] = ()
 
 
 def _entry(row: Any) -> Entry:
@@ -123,12 +138,26 @@ class ConsoleReads:
                 )
             ).first()
             timeline = tuple(_entry(row) for row in entries.all())
+            sent_rows = await conn.execute(
+                select(
+                    outbox.c.platform,
+                    outbox.c.destination_key,
+                    outbox.c.status,
+                    outbox.c.attempts,
+                    outbox.c.sent_at,
+                    outbox.c.last_error,
+                )
+                .where(outbox.c.request_id == request_id)
+                .order_by(outbox.c.id)
+            )
+            deliveries = tuple(Delivery(*row) for row in sent_rows.all())
         body = json.loads(sent.body) if sent is not None else {}
         return RequestRecord(
             ApprovalRequest.model_validate_json(raw),
             timeline,
             sent.client if sent is not None else None,
             body if isinstance(body, dict) else {},
+            deliveries,
         )
 
     async def states(self, request_ids: Sequence[str]) -> dict[str, ApprovalRequest]:
@@ -182,6 +211,11 @@ class ConsoleReads:
         async with self.uow.reading() as conn:
             row = (await conn.execute(select(ledger_head.c.seq, ledger_head.c.hash))).first()
         return (row.seq, row.hash) if row is not None else (0, GENESIS_HASH)
+
+    async def newest_anchor(self) -> Anchor | None:
+        """The chain's newest anchor outside the database, if anchoring is configured."""
+        async with self.uow.reading() as conn:
+            return await newest_anchor(conn)
 
     async def verify(self) -> Verification:
         """Recompute the whole chain, in this process (the console must not fork workers)."""

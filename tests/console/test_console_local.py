@@ -172,3 +172,19 @@ async def test_a_request_an_agent_opened_shows_its_client_tool_preview_and_artif
         assert "kubectl_apply" in page and "ops-agent" in page and "scoring-ci" in page
         # What an agent wrote is shown as text, never as markup.
         assert "&lt;b&gt;apply&lt;/b&gt;" in page and "<b>apply</b>" not in page
+
+
+async def test_a_request_page_says_which_of_its_messages_arrived(engine: AsyncEngine) -> None:
+    async with console_site(engine) as (harness, browser):
+        await browser.act_as("jae")
+        request_id = await browser.open()
+        await harness.settle()
+        await browser.act_as("mina")
+        page = await browser.get(f"/requests/{request_id}")
+        table = page[page.index('<table id="deliveries">') :]
+        table = table[: table.index("</table>")]
+        # Cards to the consulted and the Accountable went out through Slack (the fake here).
+        assert table.count("<tr><td>slack</td>") >= 3
+        assert ">sent<" in table and "dead" not in table
+        trail = await browser.get("/ledger")
+        assert "Not anchored outside the database yet." in trail
