@@ -26,7 +26,7 @@ from bot.audit.tsa import load_roots, request_token, token_digest
 from bot.audit.verify import verify_database
 from bot.cli import main
 from bot.storage.ledger import append_events
-from bot.storage.tables import ledger_anchors
+from bot.storage.tables import ledger_anchors, ledger_entries
 from tests.audit.attacker import cut_tail, lift_guards, rewrite_chain
 from tests.audit.conftest import anchorer_for, openssl_ts_verify
 from tests.harness import Harness
@@ -259,3 +259,17 @@ def _stdlib_check(script: Path, *files: Path) -> subprocess.CompletedProcess[str
     """The script as an auditor runs it: isolated, without site-packages."""
     command = [sys.executable, "-I", "-S", str(script), *map(str, files)]
     return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+async def test_entries_archived_up_to_an_anchor_still_verify_from_it(anchored: Anchored) -> None:
+    """The archive procedure of docs/operations.md: cut at an anchored seq, verify from it."""
+    async with anchored.engine.begin() as conn:
+        await lift_guards(conn)  # the tables' owner, as the procedure says
+        await conn.execute(delete(ledger_entries).where(ledger_entries.c.seq <= 10))
+    audit = await anchored.audit()
+    assert audit.ok and audit.chain.checked == 17 and audit.anchors.tokens == 2
+    # A cut that is not at an anchor leaves nothing to start from.
+    async with anchored.engine.begin() as conn:
+        await conn.execute(delete(ledger_entries).where(ledger_entries.c.seq <= 12))
+    audit = await anchored.audit()
+    assert not audit.ok and "no verified anchor covers seq 12" in (audit.chain.problem or "")
