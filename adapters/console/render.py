@@ -37,7 +37,7 @@ def _when(moment: datetime | str | None, zone: str = "UTC") -> str:
         try:
             moment = parse_time(moment)
         except ValueError:
-            return moment  # shown as stored rather than not at all
+            return str(moment)  # shown as stored rather than not at all
     return readable_time(moment, zone)
 
 
