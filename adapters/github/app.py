@@ -9,6 +9,7 @@ rate limit spent) waits; 5xx, 408 and timeouts are tried again; any other is per
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -46,6 +47,8 @@ class GitHubApp:
     # The certificates trusted for GITHUB_API_URL: the system's unless given.
     tls: ssl.SSLContext | None = None
     _tokens: dict[int, _Token] = field(default_factory=dict)
+    # One exchange at a time, so reviews sent together share the token the first one gets.
+    _exchange: asyncio.Lock = field(default_factory=asyncio.Lock)
     _session: aiohttp.ClientSession | None = None
 
     def headers(self, bearer: str) -> dict[str, str]:
@@ -65,11 +68,15 @@ class GitHubApp:
 
     async def installation_token(self, installation_id: int) -> str:
         """A token for one installation, from the cache while it has time left."""
-        held = self._tokens.get(installation_id)
-        if held is not None and held.expires_at - self.clock() > TOKEN_MARGIN:
-            return held.value
+        async with self._exchange:
+            held = self._tokens.get(installation_id)
+            if held is not None and held.expires_at - self.clock() > TOKEN_MARGIN:
+                return held.value
+            return await self._exchange_jwt(installation_id)
+
+    async def _exchange_jwt(self, installation_id: int) -> str:
         url = f"{self.api_url.rstrip('/')}/app/installations/{installation_id}/access_tokens"
-        status, headers, body = await self._post(url, self.app_jwt(), None)
+        status, headers, body = await self._post(url, self.app_jwt())
         _judge(status, headers, "access token")
         token, expires = body.get("token"), body.get("expires_at")
         if not isinstance(token, str) or not isinstance(expires, str):
@@ -81,12 +88,10 @@ class GitHubApp:
         self._tokens[installation_id] = _Token(token, ends)
         return token
 
-    async def _post(
-        self, url: str, bearer: str, body: Mapping[str, str] | None
-    ) -> tuple[int, Mapping[str, str], dict[str, Any]]:
+    async def _post(self, url: str, bearer: str) -> tuple[int, Mapping[str, str], dict[str, Any]]:
         try:
             async with self.session().post(
-                url, json=body, headers=self.headers(bearer), allow_redirects=False
+                url, headers=self.headers(bearer), allow_redirects=False
             ) as answer:
                 data: Any = {}
                 if answer.content_type == "application/json":

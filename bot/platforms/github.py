@@ -12,7 +12,6 @@ import json
 import logging
 import ssl
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -24,7 +23,7 @@ from adapters.github.payload import DeploymentAsk
 from adapters.github.route import GateAnswer, GateSettings, github_routes
 from adapters.port import PermanentFailure
 from bot.delivery.messages import GitHubReview
-from bot.delivery.outbound import OutboundDelivery, OutboundPost
+from bot.delivery.outbound import OutboundDelivery, OutboundPost, Preparer
 from bot.runtime import Mount, Runtime
 from bot.services.api_requests import ApiRequests
 from bot.services.github_gate import GitHubGateService
@@ -85,7 +84,7 @@ def report(settings: Settings) -> str:
     )
 
 
-def review_preparer(app: GitHubApp) -> Any:
+def review_preparer(app: GitHubApp) -> Preparer:
     """The outbound preparer of `github-review`: the verdict as GitHub takes it, with an
     installation token, only ever to a run under GITHUB_API_URL."""
 

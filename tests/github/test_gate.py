@@ -261,3 +261,17 @@ async def test_a_run_started_by_an_account_the_policy_does_not_know_is_rejected(
     await gate.h.relay.drain()
     [verdict] = gate.github.verdicts()
     assert verdict.body["state"] == "rejected" and "github: login" in verdict.body["comment"]
+
+
+async def test_a_rerun_of_a_decided_run_hears_the_verdict_again(gate: GateWorld) -> None:
+    event = gate.event()
+    request_id = (await gate.deliver(event))[1]["request_id"]
+    await gate.h.relay.drain()
+    assert await gate.slack.click("U0MINA", gate.slack.card_for("D0MINA"), "approve") == 200
+    await gate.h.relay.drain()
+    # The job is re-run in the same run: a new deployment waits, and is told what stands.
+    rerun = await gate.deliver({**event, "deployment": {"id": 2}}, delivery="rerun")
+    assert rerun == (200, {"request_id": request_id, "created": False})
+    await gate.h.relay.drain()
+    assert [v.body["state"] for v in gate.github.verdicts()] == ["approved", "approved"]
+    assert await gate.requests() == 1
