@@ -61,6 +61,7 @@ class GitHubStandIn:
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
     base_url: str = ""
+    token_lifetime: float = 3600.0  # GitHub's installation tokens live an hour
     tokens: dict[str, tuple[int, float]] = field(default_factory=dict)  # token: (inst, ends)
     token_requests: list[int] = field(default_factory=list)  # installations, as asked
     refused_jwts: list[str] = field(default_factory=list)  # why each refused JWT was
@@ -116,7 +117,7 @@ class GitHubStandIn:
             return web.json_response({"message": "'Expiration time' claim is too far"}, status=401)
         self.token_requests.append(installation)
         token = "ghs_" + secrets.token_urlsafe(24)
-        ends = time.time() + 3600
+        ends = time.time() + self.token_lifetime
         self.tokens[token] = (installation, ends)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ends))
         return web.json_response({"token": token, "expires_at": stamp}, status=201)
