@@ -38,6 +38,7 @@ def console_mount(settings: Settings, mode: Mode) -> Mount:
                 web.get("/inventory", site.inventory),
                 web.get("/reviews", site.reviews),
                 web.get("/incidents", site.incidents),
+                web.get("/indicators", site.kpis),
                 web.get("/ledger", site.ledger),
                 web.post("/ledger/export", site.export),
                 web.get("/console/mark", site.mark),

@@ -23,10 +23,12 @@ from bot.services.console_access import (
     may_see_system_activity,
     overseen_systems,
 )
+from bot.services.console_kpis import indicators
 from workflows.ledger import AuditEvent, parse_time
 from workflows.model import Status
 
 STATUSES = tuple(status.value for status in Status)
+KPI_LIMIT = 5000
 
 
 class ConsolePages(ConsoleActions):
@@ -232,6 +234,30 @@ class ConsolePages(ConsoleActions):
                 "Content-Disposition": f'attachment; filename="signoff-ledger-{stamp}.jsonl"',
                 "X-Content-SHA256": digest,
                 "Cache-Control": "no-store",
+            },
+        )
+
+    async def kpis(self, request: web.Request) -> web.Response:
+        viewer = self._signed_in(request)
+        states = [
+            s
+            for s in await self.reads.requests(limit=KPI_LIMIT)
+            if may_see_request(self.policy, viewer.person, s)
+        ]
+        shown = [
+            i
+            for i in await self.reads.incidents(limit=KPI_LIMIT)
+            if may_see_system_activity(self.policy, viewer.person, i.system, "incident")
+        ]
+        return self.page(
+            request,
+            viewer,
+            "kpis.html",
+            {
+                "title": "Indicators",
+                "k": indicators(states, shown, self.policy, self.now()),
+                "count": len(states),
+                "limit": KPI_LIMIT,
             },
         )
 

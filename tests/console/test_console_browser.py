@@ -142,7 +142,7 @@ async def test_the_main_job_in_local_mode_in_a_real_browser(tmp_path: Path) -> N
             lines = saved.read_text().splitlines()
             assert len(lines) >= len(entries)
             assert f"{len(lines)} entries verified" in verified.stdout
-            for where in ("inventory", "reviews", "incidents", "requests"):
+            for where in ("inventory", "reviews", "incidents", "requests", "indicators"):
                 await page.goto(f"{base}/{where}")
                 await _shot(page, f"07-{where}")
 
