@@ -33,7 +33,7 @@ async def test_tokens_are_kept_until_near_their_end_and_a_wrong_key_is_refused(
             assert await short_lived.installation_token(INSTALLATION) != short
             assert len(github.token_requests) == 3
 
-            # A JWT signed by another key than the App's is refused, and so is the review.
+            # A JWT signed by another key than the App's is refused.
             with pytest.raises(PermanentFailure, match="HTTP 401"):
                 await impostor.installation_token(INSTALLATION)
             assert github.refused_jwts == ["Signature verification failed"]
