@@ -1,6 +1,6 @@
 """Callbacks through a real `signoff serve`: a client's secret from `signoff clients issue`, an
 approval clicked in Slack, a signed POST to the client's HTTPS receiver checked by the
-`standardwebhooks` library itself; a receiver that fails once; refusals at open.
+`standardwebhooks` library itself; a rotation; a receiver that fails once; refusals at open.
 
 The receiver listens on loopback, so the server that calls it runs with
 SIGNOFF_ALLOW_PRIVATE_CALLBACKS=true (and trusts the receiver's test authority through
@@ -64,6 +64,11 @@ async def test_an_approval_clicked_in_slack_is_called_back_signed_and_a_failure_
             assert decision.headers["webhook-id"] == str(approved["seq"])
             assert payload["data"]["event"]["hash"] == approved["hash"]
 
+            # Rotated: new ones printed, and while the hour's overlap lasts every callback
+            # is signed with the old secret and the new one.
+            new_token, new_secret = world.credentials("support-agent", "rotate", "--overlap", "1h")
+            assert new_token != token and new_secret.startswith("whsec_") and new_secret != secret
+
             # The receiver answers 500 to the next callback: the relay backs off and sends it
             # again, and it is accepted once, the same event under the same id.
             second = await agent.open(body(callback={"url": hook}), key="deploy-2")
@@ -73,6 +78,7 @@ async def test_an_approval_clicked_in_slack_is_called_back_signed_and_a_failure_
             assert failed.headers["webhook-id"] == accepted.headers["webhook-id"]
             assert failed.body == accepted.body
             cancelled = Webhook(secret).verify(accepted.body, accepted.headers)
+            assert Webhook(new_secret).verify(accepted.body, accepted.headers) == cancelled
             assert cancelled["type"] == "request.cancelled"
             assert cancelled["data"]["event"]["data"]["reason"] == "pipeline stopped"
             assert len(got.received) == 3
