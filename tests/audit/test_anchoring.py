@@ -10,9 +10,14 @@ import json
 import time
 from pathlib import Path
 
+from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.audit.tsa import token_digest
+from bot.audit.auditor import audit_database
+from bot.audit.tsa import load_roots, token_digest
+from bot.scheduling.anchoring import AnchorConfig
+from bot.scheduling.scheduler import ANCHOR_JOB_ID, JOB_ID, SCHEDULER, scheduler_mount
+from bot.server import create_app
 from bot.storage.anchors import all_anchors
 from bot.storage.ledger import append_events
 from bot.storage.tables import ledger_entries
@@ -176,3 +181,23 @@ async def test_the_operator_s_copy_in_a_file_and_in_a_write_once_directory(
     (tmp_path / "head.txt").write_text(first.hash)
     refused = openssl_ts_verify(tmp_path / "head.txt", token, tsa.roots)
     assert refused.returncode != 0
+
+
+async def test_aud_07_the_server_s_scheduler_runs_the_anchoring_job(
+    engine: object, tsa: RunningTsa
+) -> None:
+    h = Harness(engine)  # type: ignore[arg-type]
+    config = AnchorConfig((tsa.url,), load_roots(tsa.roots), every=2, seconds=0.05, backoff=0.01)
+    app = create_app(h.runtime(), (scheduler_mount(3600, h.clock, config),))
+    await _append(h, 2)
+    async with TestServer(app):
+        assert sorted(app[SCHEDULER].jobs()) == sorted([JOB_ID, ANCHOR_JOB_ID])
+        for _ in range(200):
+            async with h.engine.connect() as conn:
+                if await all_anchors(conn):
+                    break
+            await asyncio.sleep(0.02)
+    # The sweep beside it records first reviews too, which later runs may anchor as well.
+    audit = await audit_database(h.engine, load_roots(tsa.roots))
+    assert audit.ok and audit.anchors.tokens >= 1, audit
+    assert h.metrics.registry.get_sample_value("signoff_anchor_age_seconds") == 0
