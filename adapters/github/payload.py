@@ -75,7 +75,7 @@ def action_of(body: bytes) -> str | None:
     """The delivery's `action`, or None when the body is no JSON object with one."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     action = data.get("action") if isinstance(data, dict) else None
     return action if isinstance(action, str) else None

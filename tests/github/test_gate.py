@@ -105,11 +105,11 @@ async def test_other_events_are_ignored_and_malformed_rules_are_400(gate: GateWo
     other_repo = gate.event("acme/doc-search")
     other_repo["repository"]["full_name"] = "acme/credit-scoring"
     no_installation = {k: v for k, v in gate.event().items() if k != "installation"}
-    for bad in (b"{not json", elsewhere, other_repo, no_installation):
+    for bad in (b"{not json", b"[" * 100_000, elsewhere, other_repo, no_installation):
         status, answer = await gate.deliver(bad)
         assert status == 400, answer
     assert await gate.requests() == 0
-    assert _refused(gate, 400, "malformed") == 4
+    assert _refused(gate, 400, "malformed") == 5
 
 
 async def test_a_redelivered_webhook_opens_nothing_new(gate: GateWorld) -> None:
