@@ -63,7 +63,8 @@ def review_card(
 ) -> dict[str, Any]:
     """The review's card; `form` adds the checklist, notes and button while it is due;
     `notice` is what the scheduler said (a reminder, an escalation); `note` is for one viewer."""
-    body: list[dict[str, Any]] = [_text(describe_review(review, policy).capitalize(), bold=True)]
+    title = describe_review(review, policy)
+    body: list[dict[str, Any]] = [_text(title[:1].upper() + title[1:], bold=True)]
     if note:
         body.append(_text(note, bold=True))
     if notice:
@@ -122,7 +123,8 @@ def _facts(review: RiskReview, policy: Policy) -> list[str]:
             lines.append(f"Notes: {review.notes}")
         return lines
     escalated = " (escalated)" if review.escalated else ""
-    return [f"Due {due}{escalated}. Completed by {names(policy, may_complete(review, policy))}."]
+    who = names(policy, may_complete(review, policy))
+    return [f"Due {due}{escalated}. Who may complete it: {who}."]
 
 
 def _checklist(policy: Policy) -> list[dict[str, Any]]:

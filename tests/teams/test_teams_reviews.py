@@ -71,7 +71,8 @@ async def test_review_opens_the_card_with_the_checklist_as_toggles_and_notes(
     # Refresh names, by MRI, those who may complete it and whose MRI is known (Mina wrote).
     assert card["refresh"]["action"]["verb"] == REVIEW_REFRESH_VERB
     assert card["refresh"]["userIds"] == ["29:mina"]
-    assert "Due 2026-12-02. Completed by Mina Park, Jae Kim and Lee Cho." in texts(card)
+    assert texts(card)[0] == "The risk review of Credit scoring model (credit-scoring)"
+    assert "Due 2026-12-02. Who may complete it: Mina Park, Jae Kim and Lee Cho." in texts(card)
     assert [e.action for e in await teams.h.ledger()] == ["review-scheduled"] * 3
 
 
