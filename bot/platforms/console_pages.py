@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -24,6 +24,7 @@ from bot.services.console_access import (
     overseen_systems,
 )
 from bot.services.console_kpis import indicators
+from workflows.durations import format_duration
 from workflows.ledger import AuditEvent, parse_time
 from workflows.model import Status
 
@@ -38,6 +39,8 @@ class ConsolePages(ConsoleActions):
         visible = [s for s in states if may_see_request(self.policy, viewer.person, s)]
         rows = [views.row(s, self.policy, viewer.person) for s in visible]
         head_seq, head_hash = await self.reads.head()
+        anchor = await self.reads.newest_anchor()
+        anchored = anchor.created_at if anchor and anchor.created_at else None
         loaded = self.runtime.policies.current
         return self.page(
             request,
@@ -56,6 +59,13 @@ class ConsolePages(ConsoleActions):
                 "systems": len(self.policy.systems),
                 "head_seq": head_seq,
                 "head_hash": head_hash,
+                "anchor": anchor,
+                # The age of the newest anchor, as signoff_anchor_age_seconds reports it.
+                "anchor_age": format_duration(
+                    timedelta(minutes=(self.now() - anchored).total_seconds() // 60)
+                )
+                if anchored
+                else None,
                 "platforms": self.platforms,
             },
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.audit.auditor import audit_database
 from bot.audit.tsa import load_roots, token_digest
@@ -22,6 +23,7 @@ from bot.storage.anchors import all_anchors
 from bot.storage.ledger import append_events
 from bot.storage.tables import ledger_entries
 from tests.audit.conftest import anchorer_for, openssl_ts_verify
+from tests.console.site import console_site
 from tests.harness import Harness
 from tests.slack_world import SlackWorld
 from tests.tsa_standin import RunningTsa
@@ -201,3 +203,17 @@ async def test_aud_07_the_server_s_scheduler_runs_the_anchoring_job(
     audit = await audit_database(h.engine, load_roots(tsa.roots))
     assert audit.ok and audit.anchors.tokens >= 1, audit
     assert h.metrics.registry.get_sample_value("signoff_anchor_age_seconds") == 0
+
+
+async def test_the_console_overview_shows_the_newest_anchor_and_its_age(
+    engine: AsyncEngine, tsa: RunningTsa
+) -> None:
+    async with console_site(engine) as (h, browser):
+        overview = await browser.get("/")
+        assert "not outside the database yet" in overview
+        anchorer = anchorer_for(h.runtime(), h.clock, tsa, every=1)
+        await _append(h, 2)
+        assert (made := await anchorer.run()) is not None
+        h.clock.advance(minutes=90)
+        overview = await browser.get("/")
+    assert f"at entry {made.seq}, 90m ago" in overview
