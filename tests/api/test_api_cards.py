@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.platforms.api import api_mount
+from bot.services.api_oidc import NO_ID_TOKENS, Issuers
 from bot.services.api_tokens import TokenService
 from bot.storage.tables import metadata
 from tests.harness import Harness, build_policy
@@ -69,11 +71,15 @@ def agent_body() -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def api_beside(h: Harness) -> AsyncIterator[tuple[TestClient[Any, Any], dict[str, str]]]:
+async def api_beside(
+    h: Harness, issuers: Issuers = NO_ID_TOKENS
+) -> AsyncIterator[tuple[TestClient[Any, Any], dict[str, str]]]:
     """API v1 on `h`'s runtime, and the headers of support-agent's calls."""
     app = web.Application()
-    api_mount()(app, h.runtime())
-    token = await TokenService(h.uow).issue("support-agent")
+    api_mount(issuers)(app, h.runtime())
+    tokens = TokenService(h.uow)
+    await tokens.revoke("support-agent")
+    token = await tokens.issue("support-agent")
     async with TestClient(TestServer(app)) as client:
         yield client, {"Authorization": f"Bearer {token}", "Idempotency-Key": "run-123"}
 
@@ -193,3 +199,29 @@ async def test_the_teams_card_shows_the_artifact_and_the_agent_and_keeps_no_secr
             await assert_decision_names_the_digest(teams.h, client, headers, request_id)
             sent = json.dumps([call.body for call in teams.connector.calls])
             await assert_no_secret_kept(teams.h, sent)
+
+
+async def test_the_views_links_are_absolute_under_the_public_url_and_relative_without(
+    engine: AsyncEngine,
+) -> None:
+    h = Harness(engine)
+    h.policies.replace(build_policy(with_client))
+    public = replace(NO_ID_TOKENS, audience="https://signoff.acme.example/")
+    async with api_beside(h, public) as (client, headers):
+        opened = await open_by_api(client, headers)
+        request_id = opened["id"]
+        assert opened["links"] == {
+            "console": f"https://signoff.acme.example/requests/{request_id}",
+            "events": f"https://signoff.acme.example/api/v1/requests/{request_id}/events",
+        }
+        listed = await (await client.get("/api/v1/requests", headers=headers)).json()
+        assert listed["items"][0]["links"] == opened["links"]
+    async with api_beside(h) as (client, headers):
+        view = await (await client.get(f"/api/v1/requests/{request_id}", headers=headers)).json()
+        assert view["links"] == {
+            "console": f"/requests/{request_id}",
+            "events": f"/api/v1/requests/{request_id}/events",
+        }
+        # Both relative to this server: the events link is one the client can follow here.
+        events = await client.get(view["links"]["events"], headers=headers)
+        assert events.status == 200
