@@ -62,7 +62,8 @@ def request_view(
             name=state.requester.platform_user_id
             if state.requester.platform == "api"
             else (state.requester.person or state.requester.platform_user_id),
-            on_behalf_of=state.on_behalf_of,
+            # An ID token's run actor is the person of record, as the cards show it.
+            on_behalf_of=state.on_behalf_of or state.requester.person,
         ),
         waiting_for=_waiting_for(state, now),
         frozen_by=state.frozen_by,

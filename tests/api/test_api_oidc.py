@@ -222,6 +222,11 @@ async def test_serve_oidc_08_a_pipeline_asks_with_its_id_token_and_its_actor_can
         opened = await pipeline.open(body())
         assert opened.status == 201, opened.json
         request_id = opened.json["id"]
+        assert opened.json["requester"] == {
+            "kind": "client",
+            "name": "support-gate",
+            "on_behalf_of": "mina",
+        }
         events = await pipeline.call("GET", f"/api/v1/requests/{request_id}/events")
         assert [(e["action"], e["actor"]) for e in events.json["items"]] == [("requested", "mina")]
 
@@ -234,6 +239,8 @@ async def test_serve_oidc_08_a_pipeline_asks_with_its_id_token_and_its_actor_can
         assert still.json["status"] == "pending" and still.json["quorum"]["approvals"] == []
         cards = world.api.standin.called("chat.postMessage")
         assert not any(c.args["channel"] == "D0MINA" for c in cards)
+        card = json.dumps(world.api.standin.card_for("D0TOMAS").args)
+        assert "client support-gate on behalf of Mina Park" in card
         await world.api.click("U0TOMAS", "D0TOMAS", "approve")
         await _actions_after(pipeline, request_id, 3)
         decided = await pipeline.call("GET", f"/api/v1/requests/{request_id}")
