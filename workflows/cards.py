@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workflows.effects import Audience
+from workflows.github import GITHUB
 from workflows.guards import eligible_approvers, waiting_consultations
 from workflows.inventory import raci_for
 from workflows.model import ApprovalRequest, Status, Verdict
@@ -115,9 +116,11 @@ def audience_of(state: ApprovalRequest, policy: Policy, person: str | None) -> A
 
 def _requester(state: ApprovalRequest, policy: Policy) -> str:
     """A person by name; a machine as the client it is, and for whom it asks."""
-    if state.requester.platform != API:
+    platform, account = state.requester.platform, state.requester.platform_user_id
+    if platform not in (API, GITHUB):
         return display_name(policy, state.requester.person)
-    client = f"client {state.requester.platform_user_id}"
+    # The GitHub deployment gate asks as the repository whose run waits.
+    client = f"client {account}" if platform == API else f"GitHub {account}"
     # A pipeline's token maps its actor to a person of record; an agent names whom it serves.
     person = state.on_behalf_of or state.requester.person
     return client if person is None else f"{client} on behalf of {display_name(policy, person)}"

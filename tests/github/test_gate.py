@@ -54,6 +54,8 @@ async def test_a_signed_deployment_opens_a_request_for_the_mapped_system(gate: G
     await gate.h.relay.drain()
     # The approvers got their cards, and the waiting run a first comment, not a verdict.
     assert {c.args["channel"] for c in gate.slack.standin.called("chat.postMessage")} >= {"D0MINA"}
+    card = json.dumps(gate.slack.card_for("D0MINA").args["blocks"])
+    assert "GitHub acme/doc-search on behalf of Soo Han" in card
     [comment] = gate.github.reviews
     assert "state" not in comment.body and comment.status == 204
     assert comment.body["environment_name"] == "production"
