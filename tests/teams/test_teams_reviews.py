@@ -189,6 +189,13 @@ async def test_a_review_done_in_teams_leaves_the_ledger_a_slack_review_leaves(
 ) -> None:
     async with teams_driver(engine, scenario_policy) as teams:
         await _review_cycle(teams)
+        # Reminded and escalated in Teams, as cards with the form; completed from Mina's card.
+        reminded = review_cards(teams, teams.world.chat_of("mina"))
+        said = [texts(card)[1] for card in reminded]
+        assert len(said) == 3 and all(has_form(card) for card in reminded)
+        assert "is due in 7 days" in said[0] and "is due today" in said[1] and "overdue" in said[2]
+        (escalated,) = review_cards(teams, teams.world.chat_of("cdao"))
+        assert has_form(escalated) and "escalated to Ada Chief" in texts(escalated)[1]
         in_teams = await teams.h.ledger()
         (completed,) = [e for e in in_teams if e.action == "review-completed"]
         assert completed.actor_person == "mina" and completed.actor_platform == "teams"
