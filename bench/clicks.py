@@ -37,7 +37,7 @@ from bench.load import Run, drive, print_runs, print_throughput, until_delivered
 from bench.local import database_with_schema, serve_locally, stop_recording
 from bot.platforms.slack import add_slack_events
 from bot.policy.source import PolicyHolder
-from bot.runtime import build_runtime
+from bot.runtime import Mount, build_runtime
 from bot.server import create_app, settle_heap
 from bot.settings import Settings
 from tests.slack_standin import Call, SlackStandIn
@@ -90,8 +90,11 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
     return 0
 
 
-async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, Run]:
-    """The baseline, Signoff at `concurrency`, and Signoff at 50 clicks/s, on database `url`."""
+async def measure(
+    url: str, requests: int, concurrency: int, mounts: tuple[Mount, ...] = ()
+) -> tuple[Run, Run, Run]:
+    """The baseline, Signoff at `concurrency`, and Signoff at 50 clicks/s, on database `url`;
+    `mounts` adds parts of `serve` (the scheduler and its anchoring job, for B3)."""
     standin = SlackStandIn()
     api_runner, api = await serve_locally(standin.app())
     # One session for every Slack call, as `serve` has.
@@ -110,7 +113,7 @@ async def measure(url: str, requests: int, concurrency: int) -> tuple[Run, Run, 
         add_slack_events(app, SigningSecrets(SECRET.encode()), client, runtime, "T0ACME")
         app.router.add_post("/bare/events", bare_bolt(client))
 
-    runner, base = await serve_locally(create_app(runtime, (mount,)))
+    runner, base = await serve_locally(create_app(runtime, (mount, *mounts)))
     settle_heap()  # as `serve` does once it has started
     try:
         print(f"opening {2 * requests:,} requests and posting their cards", file=sys.stderr)

@@ -1,0 +1,101 @@
+"""B3 with anchoring on: click latency on an empty ledger and a long one while the scheduler
+anchors the head with a local RFC 3161 authority (OpenSSL's `ts -reply`) every N entries.
+
+Run by hand (it is not a test):
+
+    .venv/bin/python -m bench.anchored_clicks                      # SQLite, 1,000,000 entries
+    .venv/bin/python -m bench.anchored_clicks --database-a URL --database-b URL
+
+As `bench.ledger_clicks`, with the sweep scheduler and its anchoring job mounted as `serve`
+mounts them, anchoring every `--every` entries and `--seconds` (defaults 100 and 2, far more
+often than Signoff's 1,000 and an hour, so several anchors land inside each measured run).
+It prints how many anchors each database got and checks them with the code of
+`signoff audit verify --anchors`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.clicks import measure
+from bench.ledger import fill
+from bench.load import print_runs
+from bench.local import database_with_schema, serve_locally
+from bot.audit.auditor import audit_database
+from bot.audit.tsa import load_roots
+from bot.scheduling.anchoring import AnchorConfig
+from bot.scheduling.scheduler import scheduler_mount
+from bot.storage.database import create_engine
+from tests.tsa_standin import TsaStandIn
+
+
+async def main(
+    a: str | None, b: str | None, entries: int, requests: int, every: int, seconds: float
+) -> int:
+    standin = TsaStandIn(Path(tempfile.mkdtemp()) / "tsa")
+    tsa_runner, tsa_url = await serve_locally(standin.app())
+    roots = load_roots(standin.roots)
+    config = AnchorConfig((tsa_url + "/",), roots, every=every, seconds=seconds)
+    mounts = (scheduler_mount(3600, lambda: datetime.now(UTC), config),)
+    try:
+        empty = await database_with_schema(a)
+        full = await database_with_schema(b)
+        await fill(full, entries)
+        print("warming up", file=sys.stderr)
+        await measure(await database_with_schema(None), 50, 10)
+        _, busy_empty, steady_empty = await measure(empty, requests, 10, mounts)
+        _, busy_full, steady_full = await measure(full, requests, 10, mounts)
+    finally:
+        await tsa_runner.cleanup()
+    long = f"{entries:,} entries"
+    print_runs(
+        f"B3 click latency, anchoring every {every} entries, on {empty.split(':', 1)[0]}",
+        [
+            replace(busy_empty, name="empty ledger, concurrency 10"),
+            replace(busy_full, name=f"{long}, concurrency 10"),
+            replace(steady_empty, name="empty ledger, 50 clicks/s"),
+            replace(steady_full, name=f"{long}, 50 clicks/s"),
+        ],
+    )
+    for load, on_empty, on_full in (
+        ("concurrency 10", busy_empty, busy_full),
+        ("50 clicks/s", steady_empty, steady_full),
+    ):
+        ratio = on_full.percentile(0.5) / on_empty.percentile(0.5)
+        print(f"  p50 ratio long / empty at {load}: {ratio:.2f} (target under 1.2)")
+    for name, url in (("empty", empty), ("long", full)):
+        engine = create_engine(url)
+        try:
+            audit = await audit_database(engine, roots)
+        finally:
+            await engine.dispose()
+        verdict = "verify --anchors OK" if audit.ok else f"FAILED {audit.anchors.findings}"
+        print(f"  {name} ledger: {audit.anchors.tokens} anchors, {verdict}")
+    print(f"  the authority answered {standin.answered} requests")
+    return 0
+
+
+def cli() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-a", help="empty-ledger database (default: new SQLite)")
+    parser.add_argument("--database-b", help="long-ledger database (default: new SQLite)")
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=300, help="approvals per run")
+    parser.add_argument("--every", type=int, default=100, help="anchor after this many entries")
+    parser.add_argument("--seconds", type=float, default=2.0, help="and at least this often")
+    args = parser.parse_args()
+    return asyncio.run(
+        main(
+            args.database_a, args.database_b, args.entries, args.requests, args.every, args.seconds
+        )
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
