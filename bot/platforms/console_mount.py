@@ -41,6 +41,7 @@ def console_mount(settings: Settings, mode: Mode) -> Mount:
                 web.get("/indicators", site.kpis),
                 web.get("/ledger", site.ledger),
                 web.post("/ledger/export", site.export),
+                web.post("/ledger/evidence", site.evidence),
                 web.get("/console/mark", site.mark),
                 web.post("/console/as", site.act_as),
                 web.post("/console/sign-out", site.sign_out),

@@ -7,16 +7,13 @@ a request they may not see is a 404, as one that does not exist.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from aiohttp import web
 
 from adapters.console import views
 from bot.platforms.console import Viewer
-from bot.platforms.console_routes import ConsoleActions
+from bot.platforms.console_exports import ConsoleExports, period
 from bot.services.console_access import (
     may_export,
     may_see_request,
@@ -25,14 +22,13 @@ from bot.services.console_access import (
 )
 from bot.services.console_kpis import indicators
 from workflows.durations import format_duration
-from workflows.ledger import AuditEvent, parse_time
 from workflows.model import Status
 
 STATUSES = tuple(status.value for status in Status)
 KPI_LIMIT = 5000
 
 
-class ConsolePages(ConsoleActions):
+class ConsolePages(ConsoleExports):
     async def index(self, request: web.Request) -> web.Response:
         viewer = self.viewer(request)
         states = await self.reads.requests()
@@ -171,7 +167,7 @@ class ConsolePages(ConsoleActions):
 
     async def ledger(self, request: web.Request) -> web.Response:
         viewer = self._signed_in(request)
-        since, until = _period(request.query)
+        since, until = period(request.query)
         action = request.query.get("action") or None
         entries = await self.reads.entries(since, until, action)
         if not may_export(self.policy, viewer.person):
@@ -205,45 +201,6 @@ class ConsolePages(ConsoleActions):
                 "head_seq": head_seq,
                 "head_hash": head_hash,
                 "anchor": anchor,
-            },
-        )
-
-    async def export(self, request: web.Request) -> web.StreamResponse:
-        """The ledger for a period as `signoff audit export --format jsonl` writes it, which
-        `signoff audit verify --file` checks; the export is itself a ledger entry."""
-        viewer, form = await self.posted(request)
-        if not may_export(self.policy, viewer.person):
-            raise web.HTTPForbidden(text="Only the policy's console auditors may export.")
-        since, until = _period(form)
-        body = "".join([line async for line in self.reads.jsonl(since, until)])
-        digest = hashlib.sha256(body.encode()).hexdigest()
-        upto, _ = await self.reads.head()
-        # The same entry `signoff audit export` appends (AUD-14), with the person who took it.
-        event = AuditEvent(
-            action="exported",
-            subject_type="ledger",
-            subject_id=str(upto),
-            actor=viewer.actor(),
-            data={
-                "format": "jsonl",
-                "since": form.get("since") or None,
-                "until": form.get("until") or None,
-                "entries": body.count("\n"),
-                "sha256": digest,
-                "bytes": len(body.encode()),
-                "upto_seq": upto,
-            },
-        )
-        async with self.runtime.service.uow.command("export") as tx:
-            tx.append([event])
-        stamp = self.now().strftime("%Y%m%dT%H%M%SZ")
-        return web.Response(
-            body=body.encode(),
-            content_type="application/x-ndjson",
-            headers={
-                "Content-Disposition": f'attachment; filename="signoff-ledger-{stamp}.jsonl"',
-                "X-Content-SHA256": digest,
-                "Cache-Control": "no-store",
             },
         )
 
@@ -284,21 +241,3 @@ class ConsolePages(ConsoleActions):
         if viewer.person is None:
             raise web.HTTPSeeOther("/")
         return viewer
-
-
-def _period(given: Mapping[str, str]) -> tuple[datetime | None, datetime | None]:
-    """`since` and `until`: dates (UTC midnight) or RFC 3339 times."""
-    found: list[datetime | None] = []
-    for name in ("since", "until"):
-        text = given.get(name, "").strip()
-        if not text:
-            found.append(None)
-            continue
-        try:
-            found.append(parse_time(text + "T00:00:00Z" if len(text) == 10 else text))
-        except ValueError:
-            raise web.HTTPBadRequest(
-                text=f"{name}: {json.dumps(text)[:80]} is not a date (YYYY-MM-DD) or time"
-            ) from None
-    since, until = found
-    return since, until

@@ -8,10 +8,12 @@ Screenshots of each page go to tests/artifacts/console/ (git-ignored), kept by C
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -142,6 +144,21 @@ async def test_the_main_job_in_local_mode_in_a_real_browser(tmp_path: Path) -> N
             lines = saved.read_text().splitlines()
             assert len(lines) >= len(entries)
             assert f"{len(lines)} entries verified" in verified.stdout
+            # The evidence pack: its ledger verifies with the command line alone.
+            async with page.expect_download() as waiting:
+                await page.get_by_role("button", name="Evidence pack (zip)").click()
+            pack_file = tmp_path / "evidence.zip"
+            await (await waiting.value).save_as(pack_file)
+            with zipfile.ZipFile(pack_file) as pack:
+                pack.extractall(tmp_path / "evidence")
+            manifest = json.loads((tmp_path / "evidence" / "manifest.json").read_text())
+            for name, facts in manifest["files"].items():
+                held = (tmp_path / "evidence" / name).read_bytes()
+                assert hashlib.sha256(held).hexdigest() == facts["sha256"], name
+            checked = signoff(tmp_path, "audit", "verify", "--file",
+                              str(tmp_path / "evidence" / "ledger.jsonl"))  # fmt: skip
+            assert checked.returncode == 0, checked.stdout + checked.stderr
+            assert rid in (tmp_path / "evidence" / "decisions.csv").read_text()
             for where in ("inventory", "reviews", "incidents", "requests", "indicators"):
                 await page.goto(f"{base}/{where}")
                 await _shot(page, f"07-{where}")
@@ -166,9 +183,9 @@ async def test_the_main_job_in_local_mode_in_a_real_browser(tmp_path: Path) -> N
                             SIGNOFF_POLICY=str(POLICY_FILE))  # fmt: skip
             later = [json.loads(line) for line in after.stdout.splitlines()]
             assert [e["subject_id"] for e in later if e["action"] == "requested"] == [rid]
-            [console_export] = [e for e in later if e["actor_platform"] == "web"
-                                and e["action"] == "exported"]  # fmt: skip
-            assert console_export["actor_person"] == "lena"
+            taken = [(e["actor_person"], e["data"]["format"]) for e in later
+                     if e["actor_platform"] == "web" and e["action"] == "exported"]  # fmt: skip
+            assert taken == [("lena", "jsonl"), ("lena", "evidence-pack")]
         finally:
             await browser.close()
 

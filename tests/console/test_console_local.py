@@ -3,9 +3,12 @@ ask as the Responsible, answer as the Consulted and the Accountable, see it in t
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
+import zipfile
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -188,3 +191,57 @@ async def test_a_request_page_says_which_of_its_messages_arrived(engine: AsyncEn
         assert ">sent<" in table and "dead" not in table
         trail = await browser.get("/ledger")
         assert "Not anchored outside the database yet." in trail
+
+
+async def test_an_auditor_takes_an_evidence_pack_whose_manifest_holds_its_files(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with console_site(engine) as (harness, browser):
+        await browser.act_as("jae")
+        rejected = await browser.open()
+        await browser.act_as("dan")
+        await browser.answer(rejected, "no-objection")
+        await browser.act_as("mina")
+        await browser.answer(rejected, "reject", '=HYPERLINK("http://x") not this quarter')
+        await browser.act_as("mina")
+        async with browser.client.post(
+            "/ledger/evidence", data={"csrf": await browser.csrf()}
+        ) as response:
+            assert response.status == 403
+        await browser.act_as("lena")
+        async with browser.client.post(
+            "/ledger/evidence",
+            data={"csrf": await browser.csrf(), "since": "2026-11-01", "until": "2026-11-03"},
+        ) as response:
+            assert response.status == 200
+            assert response.content_type == "application/zip"
+            data = await response.read()
+        with zipfile.ZipFile(io.BytesIO(data)) as pack:
+            names = set(pack.namelist())
+            files = {name: pack.read(name) for name in names}
+        assert {"ledger.jsonl", "decisions.csv", "reviews.csv", "incidents.csv", "README.txt",
+                "manifest.json"} <= names  # fmt: skip
+        manifest = json.loads(files["manifest.json"])
+        for name, facts in manifest["files"].items():
+            assert hashlib.sha256(files[name]).hexdigest() == facts["sha256"], name
+        assert set(manifest["files"]) == names - {"manifest.json"}
+        ledger = tmp_path / "ledger.jsonl"
+        ledger.write_bytes(files["ledger.jsonl"])
+        assert verify_export(ledger).ok
+        in_period = [e for e in await harness.ledger() if e.action != "exported"]
+        lines = files["ledger.jsonl"].splitlines()
+        assert manifest["ledger"]["entries"] == len(lines) == len(in_period)
+        assert [json.loads(line)["action"] for line in lines][-3:] == [
+            "requested", "consulted", "rejected",
+        ]  # fmt: skip
+        decisions = list(csv.DictReader(io.StringIO(files["decisions.csv"].decode())))
+        [row] = decisions
+        assert row["request"] == rejected and row["status"] == "rejected"
+        assert row["rejected_by"] == "mina"
+        # A spreadsheet would run this cell as a formula: it is neutralised.
+        assert row["rejection_reason"].startswith("'=HYPERLINK")
+        assert "Art. 12" in files["README.txt"].decode()
+        [*_, taken] = await harness.ledger()
+        assert taken.action == "exported" and taken.actor_person == "lena"
+        assert taken.data["format"] == "evidence-pack"
+        assert taken.data["manifest_sha256"] == hashlib.sha256(files["manifest.json"]).hexdigest()
