@@ -7,7 +7,7 @@ may ask for is reviewed policy, never database state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -123,6 +123,38 @@ def trusted_by(
         f"{forge} {project!r} is trusted by {', '.join(same_project)}, but not for environment "
         f"{environment!r} and ref {ref!r}"
     )
+
+
+def _overlap(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
+    """Two lists of allowed values let one token through: an empty list allows any."""
+    return not first or not second or bool(set(first) & set(second))
+
+
+def overlapping_trusts(
+    clients: Mapping[str, ClientPolicy],
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path, problem) for each client that one token could prove as well as an earlier one:
+    the same project, and environments and refs that share a value (or allow any)."""
+    for forge in ("github", "gitlab"):
+        seen: list[tuple[str, tuple[str, tuple[str, ...], tuple[str, ...]]]] = []
+        for name, client in clients.items():
+            trust = _trust(client, forge)
+            project, environments, refs = trust
+            if not project:
+                continue
+            for other, (theirs, their_environments, their_refs) in seen:
+                if (
+                    theirs.casefold() == project.casefold()
+                    and _overlap(environments, their_environments)
+                    and _overlap(refs, their_refs)
+                ):
+                    yield (
+                        ("clients", name, forge),
+                        f"one {forge} token of {project} could be this client or '{other}'; "
+                        "give them environments or refs that do not overlap",
+                    )
+                    break
+            seen.append((name, trust))
 
 
 def person_of(people: Mapping[str, _Logins], forge: Forge, login: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from workflows.clients import overlapping_trusts
 from workflows.github import gate_findings
 from workflows.inventory import people_of
 from workflows.policy import RESERVED_ACTIVITIES, Policy
@@ -160,7 +161,9 @@ def _unique_people(policy: Policy) -> Iterator[Finding]:
 
 
 def _clients(policy: Policy) -> Iterator[Finding]:
-    """A client may ask only for approval activities the inventory has."""
+    """A client may ask only for approval activities the inventory has; no ID token may prove
+    two clients."""
+    yield from overlapping_trusts(policy.clients)
     for name, client in policy.clients.items():
         for system_id, activities in client.may_request.items():
             base: Path = ("clients", name, "may_request", system_id)

@@ -27,7 +27,7 @@ from tests.api.oidc_world import AUDIENCE, OIDC_POLICY, oidc_world
 from tests.api_process import ApiClient, body
 from tests.oidc_standin import OidcIssuer, github_claims, gitlab_claims, new_key, oidc_issuer
 from workflows.policy import Policy
-from workflows.policy_load import load_policy
+from workflows.policy_load import PolicyError, load_policy
 
 PROBLEM = "/api/v1/problems/"
 GITLAB = "https://gitlab.acme.example"
@@ -197,16 +197,45 @@ async def test_oidc_06_gitlab_tokens_name_their_project_and_user_login() -> None
         assert "project_path" in await _refusal(verifier, github_shaped)
 
 
-async def test_oidc_07_a_token_two_clients_would_accept_is_refused() -> None:
-    twin = OIDC_POLICY.read_text() + (
-        "  support-twin:\n"
-        "    github: {repository: acme/support-bot}\n"
-        "    may_request: {support-chatbot: [refund]}\n"
+def _twin(trust: str) -> str:
+    return OIDC_POLICY.read_text() + (
+        f"  support-twin:\n    github: {trust}\n    may_request: {{support-chatbot: [refund]}}\n"
     )
+
+
+async def test_oidc_07_no_token_may_prove_two_clients() -> None:
+    # The policy check refuses two clients one token could prove, naming the line.
+    for overlapping, project in (
+        ("{repository: acme/support-bot}", "acme/support-bot"),
+        ("{repository: ACME/Support-Bot, environments: [production, qa]}", "ACME/Support-Bot"),
+        ("{repository: acme/support-bot, refs: [refs/heads/main]}", "acme/support-bot"),
+    ):
+        text = _twin(overlapping)
+        with pytest.raises(PolicyError) as refused:
+            load_policy(text, "policy.yaml")
+        line = len(text.splitlines()) - 1
+        assert [str(p) for p in refused.value.problems] == [
+            f"policy.yaml:{line}: clients.support-twin.github: one github token of {project} "
+            "could be this client or 'support-gate'; give them environments or refs that do "
+            "not overlap"
+        ]
     async with oidc_issuer() as issuer:
-        verifier = _verifier(issuer, _policy(twin))
-        token = issuer.sign(github_claims(), audience=AUDIENCE)
-        assert "several clients (support-gate, support-twin)" in await _refusal(verifier, token)
+        # Told apart by environment, each token is one client.
+        apart = _verifier(
+            issuer, _policy(_twin("{repository: acme/support-bot, environments: [staging]}"))
+        )
+        staging = issuer.sign(github_claims(environment="staging"), audience=AUDIENCE)
+        assert (await apart.verify(staging)).client == "support-twin"
+        production = issuer.sign(github_claims(), audience=AUDIENCE)
+        assert (await apart.verify(production)).client == "support-gate"
+        # Should such a policy be in force anyway, the token is refused, not given to either.
+        policy = _policy()
+        twin = policy.clients["support-gate"].model_copy(update={"may_request": {}})
+        clients = {**policy.clients, "support-twin": twin}
+        verifier = _verifier(issuer, policy.model_copy(update={"clients": clients}))
+        assert "several clients (support-gate, support-twin)" in await _refusal(
+            verifier, production
+        )
 
 
 @pytest.mark.parametrize("empty_database_url", ["sqlite", "postgresql"], indirect=True)
