@@ -65,15 +65,18 @@ async def write_anchor_evidence(database_url: str, directory: Path) -> int:
     return len(anchors)
 
 
-def _write(directory: Path, anchors: list[Anchor]) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
+def anchor_files(anchors: list[Anchor]) -> dict[str, bytes]:
+    """The files an auditor needs beside a ledger export, by name: `anchors.jsonl`, each token
+    (`anchor-SEQ-N.tsr`) with the message it stamps (`anchor-SEQ-N.hash`), the README and
+    `check_chain.py`. An evidence pack can take them as they are."""
+    files: dict[str, bytes] = {}
     numbers: dict[int, int] = {}
     lines = []
     for anchor in anchors:
         numbers[anchor.seq] = numbers.get(anchor.seq, 0) + 1
         stem = f"anchor-{anchor.seq}-{numbers[anchor.seq]}"
-        (directory / f"{stem}.tsr").write_bytes(anchor.token)
-        (directory / f"{stem}.hash").write_text(anchor.hash, encoding="ascii")
+        files[f"{stem}.tsr"] = anchor.token
+        files[f"{stem}.hash"] = anchor.hash.encode("ascii")
         record = {
             "seq": anchor.seq,
             "hash": anchor.hash,
@@ -84,10 +87,16 @@ def _write(directory: Path, anchors: list[Anchor]) -> None:
             "token": base64.b64encode(anchor.token).decode("ascii"),
         }
         lines.append(json.dumps(record, sort_keys=True) + "\n")
-    (directory / "anchors.jsonl").write_text("".join(lines), encoding="utf-8")
-    (directory / "README.txt").write_text(README, encoding="utf-8")
-    script = Path(check_chain.__file__).read_text(encoding="utf-8")
-    (directory / "check_chain.py").write_text(script, encoding="utf-8")
+    files["anchors.jsonl"] = "".join(lines).encode("utf-8")
+    files["README.txt"] = README.encode("utf-8")
+    files["check_chain.py"] = Path(check_chain.__file__).read_bytes()
+    return files
+
+
+def _write(directory: Path, anchors: list[Anchor]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in anchor_files(anchors).items():
+        (directory / name).write_bytes(data)
 
 
 class Digesting(io.TextIOBase):
