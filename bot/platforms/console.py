@@ -24,6 +24,7 @@ from bot.runtime import Runtime
 from bot.services.console_access import is_auditor
 from bot.services.console_reads import ConsoleReads
 from bot.settings import Settings
+from workflows.inventory import person_by_email
 from workflows.model import Actor
 from workflows.policy import Policy
 
@@ -125,8 +126,6 @@ class ConsoleBase:
         return Viewer(session, person)
 
     def _proxied(self, value: str | None) -> str | None:
-        from workflows.inventory import person_by_email
-
         if not value:
             return None
         value = value.strip()

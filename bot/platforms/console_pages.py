@@ -22,6 +22,7 @@ from bot.services.console_access import (
 )
 from bot.services.console_kpis import indicators
 from workflows.durations import format_duration
+from workflows.inventory import responsible_people
 from workflows.model import Status
 
 STATUSES = tuple(status.value for status in Status)
@@ -86,11 +87,22 @@ class ConsolePages(ConsoleExports):
 
     async def new_request(self, request: web.Request) -> web.Response:
         viewer = self._signed_in(request)
-        targets = [
-            (f"{system_id}:{activity}", f"{system.name} ({system_id}): {activity}")
-            for system_id, system in sorted(self.policy.systems.items())
-            for activity in system.approval_activities
-        ]
+        # What the viewer may ask for first; the rest stay offered, and the machine's refusal
+        # says who may, as it does in chat.
+        targets = sorted(
+            (
+                (
+                    f"{system_id}:{activity}",
+                    f"{system.name} ({system_id}): {activity}"
+                    + ("" if mine else ", for its Responsible people"),
+                    mine,
+                )
+                for system_id, system in sorted(self.policy.systems.items())
+                for activity in system.approval_activities
+                for mine in (viewer.person in responsible_people(self.policy, system_id, activity),)
+            ),
+            key=lambda target: not target[2],
+        )
         return self.page(
             request, viewer, "new_request.html", {"title": "Ask for approval", "targets": targets}
         )

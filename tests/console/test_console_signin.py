@@ -72,6 +72,11 @@ async def test_an_entra_account_lands_on_its_person_through_the_code_flow_with_p
         provider.account = _entra(TOMAS_OID, email="someone-else@acme.example")
         page = await _sign_in(browser)
         assert flash(page) == ("ok", "Signed in as Tomas Berg.")
+        # Acting as someone else is local mode's alone.
+        async with browser.client.post(
+            "/console/as", data={"csrf": await browser.csrf(), "person": "mina"}
+        ) as response:
+            assert response.status == 404
         [asked] = provider.authorizations
         assert asked["code_challenge_method"] == "S256" and asked["nonce"] and asked["state"]
         assert asked["redirect_uri"].endswith("/console/callback")
