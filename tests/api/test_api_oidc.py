@@ -1,4 +1,4 @@
-"""GitHub Actions and GitLab CI ID tokens as API v1 credentials (OIDC-01 to OIDC-10).
+"""GitHub Actions and GitLab CI ID tokens as API v1 credentials (OIDC-01 to OIDC-10, OIDC-12).
 
 The issuer is a local stand-in (tests/oidc_standin.py) serving discovery and JWKS over HTTP,
 so keys are fetched as from GitHub. The first tests check the verifier against it in this
@@ -25,6 +25,7 @@ from bot.services.api_oidc import IdentityRefused, Issuers, WorkloadIdentity
 from bot.services.oidc_keys import KeysUnavailable
 from tests.api.oidc_world import AUDIENCE, OIDC_POLICY, oidc_world
 from tests.api_process import ApiClient, body
+from tests.client.bare import finish, read_until, runner_env, start
 from tests.oidc_standin import OidcIssuer, github_claims, gitlab_claims, new_key, oidc_issuer
 from workflows.policy import Policy
 from workflows.policy_load import PolicyError, load_policy
@@ -332,3 +333,30 @@ async def test_serve_oidc_10_a_gitlab_run_whose_user_the_policy_lacks_may_read_n
         jae = world.client(world.gitlab_token())
         opened = await jae.open(body(system="credit-scoring", version="3.0.0"))
         assert opened.status == 201, opened.json
+
+
+async def test_serve_oidc_12_a_gitlab_job_passes_its_id_token_to_the_ci_client(
+    tmp_path: Path,
+) -> None:
+    """GitLab puts the job's ID token in a variable (`id_tokens:`); the client sends it as
+    it would a client token, and the run's user (jkim, Jae) is the requester of record."""
+    async with oidc_world(tmp_path) as world:
+        env = runner_env(
+            GITLAB_CI="true",
+            CI_PIPELINE_ID="777",
+            CI_PROJECT_PATH="acme/ml/credit-scoring",
+            CI_JOB_NAME="deploy",
+            SIGNOFF_ID_TOKEN=world.gitlab_token(),
+        )
+        ask = ("request", "deploy", "--system", "credit-scoring", "--version", "3.0.0",
+               "--environment", "production", "--url", world.api.server.base,
+               "--token-env", "SIGNOFF_ID_TOKEN", "--wait")  # fmt: skip
+        client = await start(*ask, env=env)
+        said = await read_until(client, "Follow it at")
+        await world.api.click("U0MINA", "D0MINA", "approve")  # once her card has arrived
+        assert "client credit-gitlab on behalf of Jae Kim" in json.dumps(
+            world.api.standin.card_for("D0MINA").args
+        )
+        outcome = await finish(client)
+        assert outcome.code == 0, (said, outcome)
+        assert "Approved by mina (slack)" in outcome.out
