@@ -234,7 +234,20 @@ class ConsolePages(ConsoleExports):
             "kpis.html",
             {
                 "title": "Indicators",
-                "k": indicators(states, shown, self.policy, self.now()),
+                "k": indicators(
+                    states,
+                    shown,
+                    [
+                        r
+                        for r in await self.reads.all_reviews(limit=KPI_LIMIT)
+                        if may_see_system_activity(
+                            self.policy, viewer.person, r.system, "risk-review"
+                        )
+                    ],
+                    await self.reads.machine_sources(limit=KPI_LIMIT),
+                    self.policy,
+                    self.now(),
+                ),
                 "count": len(states),
                 "limit": KPI_LIMIT,
             },

@@ -2,23 +2,25 @@
 stored; pure (the caller reads them), imports no platform or storage.
 
 Decision time by tier (p50, p90), the expired share, escalations, consultation answered in
-time, requests by source, incidents and the hours systems were frozen by them.
+time, reviews done on time, requests by source (chat, console, pipeline, agent), incidents and
+the hours systems were frozen by them.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from workflows.incidents import Incident
 from workflows.model import ApprovalRequest, Status
 from workflows.policy import Policy
+from workflows.reviews import RiskReview
 
 DECIDED = (Status.APPROVED, Status.REJECTED)
-SOURCES = {"slack": "chat", "teams": "chat", "web": "console", "api": "pipeline or agent"}
+SOURCES = {"slack": "chat", "teams": "chat", "web": "console"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Indicators:
     consulted_in_time: float | None
     incidents: int
     frozen_hours: float
+    reviews_on_time: float | None
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -55,9 +58,12 @@ def _hours(value: float) -> str:
 def indicators(
     states: Sequence[ApprovalRequest],
     incidents: Sequence[Incident],
+    reviews: Sequence[RiskReview],
+    machines: Mapping[str, str],
     policy: Policy,
     now: datetime,
 ) -> Indicators:
+    """`machines` names the requests a client opened: `pipeline` or `agent`."""
     by_tier: dict[str, list[float]] = {}
     for state in states:
         if state.status in DECIDED and state.decided_at is not None:
@@ -73,7 +79,9 @@ def indicators(
     )
     statuses = Counter(state.status.value for state in states)
     outcomes = tuple(Bar(s.value, statuses[s.value], str(statuses[s.value])) for s in Status)
-    sources = Counter(SOURCES.get(state.requester.platform, "other") for state in states)
+    sources = Counter(
+        machines.get(state.id) or SOURCES.get(state.requester.platform, "other") for state in states
+    )
     ended = sum(statuses[s.value] for s in (*DECIDED, Status.EXPIRED))
     asked = [(vote.at <= state.consult_until) for state in states for vote in state.consultations]
     unanswered = sum(
@@ -88,6 +96,10 @@ def indicators(
         ((incident.closed_at or now) - incident.opened_at).total_seconds() / 3600
         for incident in incidents
     )
+    completed = [r for r in reviews if r.completed_at is not None]
+    overdue_open = [r for r in reviews if r.completed_at is None and r.due_at < now]
+    on_time = sum(1 for r in completed if r.completed_at is not None and r.completed_at <= r.due_at)
+    judged = len(completed) + len(overdue_open)
     return Indicators(
         decision_hours=decision,
         outcomes=outcomes,
@@ -99,4 +111,5 @@ def indicators(
         else None,
         incidents=len(incidents),
         frozen_hours=frozen,
+        reviews_on_time=on_time / judged if judged else None,
     )

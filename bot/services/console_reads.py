@@ -26,6 +26,7 @@ from bot.storage.tables import (
     ledger_entries,
     ledger_head,
     outbox,
+    risk_reviews,
 )
 from workflows.chain import Verification
 from workflows.incidents import Incident
@@ -176,6 +177,32 @@ class ConsoleReads:
         """Open reviews, soonest due first."""
         async with self.uow.reading() as conn:
             return await open_reviews(conn)
+
+    async def all_reviews(self, limit: int = 5000) -> list[RiskReview]:
+        """Reviews open and completed, the most recently due first."""
+        query = select(risk_reviews.c.state).order_by(risk_reviews.c.due_at.desc()).limit(limit)
+        async with self.uow.reading() as conn:
+            rows = await conn.execute(query)
+            return [RiskReview.model_validate_json(raw) for raw in rows.scalars()]
+
+    async def machine_sources(self, limit: int = 5000) -> dict[str, str]:
+        """Requests a client opened: `agent` when it sent an agent's context, else `pipeline`."""
+        query = (
+            select(api_requests.c.request_id, api_requests.c.body)
+            .order_by(api_requests.c.created_at.desc())
+            .limit(limit)
+        )
+        found: dict[str, str] = {}
+        async with self.uow.reading() as conn:
+            for request_id, body in (await conn.execute(query)).all():
+                try:
+                    sent = json.loads(body)
+                except ValueError:
+                    sent = {}
+                context = sent.get("context") if isinstance(sent, dict) else None
+                agent = isinstance(context, dict) and context.get("agent")
+                found[request_id] = "agent" if agent else "pipeline"
+        return found
 
     async def incidents(self, limit: int = 100) -> list[Incident]:
         """Incidents, open ones first, then the most recent."""
