@@ -54,7 +54,8 @@ class ReviewShell(Protocol):
     async def review(self, review_id: str) -> RiskReview | None:
         """A review as it is now, open or completed; None when there is no such review."""
 
-    async def list_text(self) -> str: ...
+    async def list_text(self, person: str | None) -> str:
+        """`reviews` as `person` (None: not in the policy) reads it."""
 
     def new_review_id(self) -> str: ...
 

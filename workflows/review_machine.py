@@ -30,10 +30,11 @@ from workflows.reviews import (
     ReviewStatus,
     RiskReview,
     chased,
+    reviews_text,
     schedule_review,
 )
 from workflows.times import readable_time
-from workflows.wording import display_name, names
+from workflows.wording import display_name, names, sentence
 
 ACTIVITY = "risk-review"
 
@@ -73,6 +74,15 @@ def may_complete(review: RiskReview, policy: Policy) -> tuple[str, ...]:
             p for p in backup_people(policy, review.system, ACTIVITY) if p not in people
         )
     return people
+
+
+def reviews_text_for(
+    reviews: list[RiskReview], policy: Policy, now: datetime, person: str | None
+) -> str:
+    """`/signoff reviews` as `person` reads it: the reviews they may complete first."""
+    return reviews_text(
+        reviews, policy, now, yours=lambda review: person in may_complete(review, policy)
+    )
 
 
 def describe_review(review: RiskReview, policy: Policy) -> str:
@@ -149,7 +159,7 @@ def _refuse_completed(ctx: ReviewContext) -> Refusal | None:
     review = ctx.state
     return Refusal(
         Denial.DECIDED,
-        f"{describe_review(review, ctx.policy).capitalize()} was already completed by "
+        f"{sentence(describe_review(review, ctx.policy))} was already completed by "
         f"{display_name(ctx.policy, review.completed_by)} at "
         f"{readable_time(review.completed_at or ctx.now, ctx.policy.timezone)}.",
     )
@@ -182,7 +192,7 @@ def _escalate(ctx: ReviewContext) -> ReviewStep:
     owners = _owners(review, policy)
     due_day = local_date(policy, review.due_at).isoformat()
     text = (
-        f"{describe_review(review, policy).capitalize()} is overdue (due {due_day}); "
+        f"{sentence(describe_review(review, policy))} is overdue (due {due_day}); "
         f"escalated to {names(policy, backups) if backups else 'nobody: the role has no backup'}."
     )
     every_reminder = tuple(d for d in policy.reviews.remind_days_before)
@@ -230,7 +240,7 @@ def _complete(ctx: ReviewContext) -> ReviewStep:
     following, scheduled = schedule_review(command.next_review_id, review.system, policy, now, now)
     next_day = local_date(policy, following.due_at).isoformat()
     text = (
-        f"{describe_review(review, policy).capitalize()} was completed by "
+        f"{sentence(describe_review(review, policy))} was completed by "
         f"{display_name(policy, ctx.actor.person)}; the next one is due {next_day}."
     )
     unchecked = [c for c in policy.reviews.checklist if c not in checked]

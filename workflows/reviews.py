@@ -7,6 +7,7 @@ from the Accountable through an adapter. Imports the policy, schedule and model 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
@@ -145,9 +146,25 @@ def next_moment(review: RiskReview, policy: Policy) -> datetime | None:
 
 
 def reviews_text(
-    reviews: list[RiskReview], policy: Policy, now: datetime, horizon_days: int = 30
+    reviews: list[RiskReview],
+    policy: Policy,
+    now: datetime,
+    yours: Callable[[RiskReview], bool] = lambda review: False,
+    horizon_days: int = 30,
 ) -> str:
-    """`/signoff reviews`: what is overdue, then what is due within `horizon_days`."""
+    """`/signoff reviews`: what is overdue, then what is due within `horizon_days`; the
+    reviews `yours` picks (the asker's to complete) come first under their own heading."""
+    theirs = [r for r in reviews if yours(r)]
+    if not theirs:
+        return _listed(reviews, policy, now, horizon_days)
+    others = _listed([r for r in reviews if not yours(r)], policy, now, horizon_days)
+    mine = _listed(theirs, policy, now, horizon_days).replace("Risk reviews:", "Yours to complete:")
+    if not others.startswith("Risk reviews:"):
+        return mine
+    return mine + "\n" + others.replace("Risk reviews:", "Other risk reviews:")
+
+
+def _listed(reviews: list[RiskReview], policy: Policy, now: datetime, horizon_days: int) -> str:
     overdue, coming = [], []
     for review in sorted(reviews, key=lambda r: r.due_at):
         if review.status is not ReviewStatus.DUE or review.system not in policy.systems:

@@ -24,6 +24,12 @@ def names(policy: Policy, people: tuple[str, ...] | list[str]) -> str:
     return ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
+def sentence(text: str) -> str:
+    """`text` with its first letter raised; unlike `str.capitalize`, the rest keeps its case
+    (a system called "Credit scoring model (CSM)" stays so)."""
+    return text[:1].upper() + text[1:]
+
+
 def activity_title(activity: str) -> str:
     """`data-access` -> `Data access`: an activity as a sentence names it."""
     words = activity.replace("_", " ").replace("-", " ").split()

@@ -93,7 +93,7 @@ def build_bolt(
                     await open_request_form(client, trigger, shell, parsed)
             case Review() | ListReviews():
                 trigger = text_at(command, "trigger_id")
-                await answer_review_command(parsed, trigger, ack, client, reviews)
+                await answer_review_command(parsed, trigger, ack, client, reviews, actor.person)
             case _:
                 await ack(text="That command is not available in this version of Signoff yet.")
 

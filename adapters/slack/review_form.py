@@ -15,7 +15,7 @@ from workflows.policy import Policy
 from workflows.review_machine import describe_review, may_complete
 from workflows.review_schedule import local_date
 from workflows.reviews import RiskReview
-from workflows.wording import names
+from workflows.wording import names, sentence
 
 REVIEW_FORM = "signoff.review"
 
@@ -46,7 +46,7 @@ def review_form(review: RiskReview, policy: Policy) -> dict[str, Any]:
                 "type": "section",
                 "text": {
                     "type": "plain_text",
-                    "text": f"{describe_review(review, policy).capitalize()}, due {due}. "
+                    "text": f"{sentence(describe_review(review, policy))}, due {due}. "
                     f"Completed by {who}.",
                 },
             },

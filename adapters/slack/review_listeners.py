@@ -26,9 +26,10 @@ async def answer_review_command(
     ack: AsyncAck,
     client: AsyncWebClient,
     shell: ReviewShell,
+    person: str | None,
 ) -> None:
     if isinstance(parsed, ListReviews):
-        await ack(text=escape(await shell.list_text()))
+        await ack(text=escape(await shell.list_text(person)))
         return
     policy = shell.policy()
     if parsed.system not in policy.systems:

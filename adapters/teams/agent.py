@@ -91,7 +91,7 @@ class SignoffAgent(ActivityHandler):
                     await _reply(turn_context, _card_message(card, incomplete_request(parsed)))
                     return
                 case Review() | ListReviews():
-                    answer = await self.reviews.answer_command(parsed)
+                    answer = await self.reviews.answer_command(parsed, actor.person)
                     if not isinstance(answer, str):
                         await _reply(turn_context, _card_message(answer))
                         return

@@ -68,11 +68,13 @@ class TeamsReviews:
         self.shell = shell
         self.mris = mris
 
-    async def answer_command(self, parsed: Review | ListReviews) -> str | dict[str, Any]:
+    async def answer_command(
+        self, parsed: Review | ListReviews, person: str | None
+    ) -> str | dict[str, Any]:
         """The reply to `reviews` or `review <system>`: Slack's words, or the review's card
         with its form (Slack opens the form as a modal)."""
         if isinstance(parsed, ListReviews):
-            return await self.shell.list_text()
+            return await self.shell.list_text(person)
         policy = self.shell.policy()
         if parsed.system not in policy.systems:
             known = ", ".join(sorted(policy.systems))

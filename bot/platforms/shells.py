@@ -65,8 +65,8 @@ class ReviewServices(_PolicyInForce):
     async def review(self, review_id: str) -> RiskReview | None:
         return await self.runtime.reviews.review(review_id)
 
-    async def list_text(self) -> str:
-        return await self.runtime.reviews.list_text()
+    async def list_text(self, person: str | None) -> str:
+        return await self.runtime.reviews.list_text(person)
 
     def new_review_id(self) -> str:
         return new_review_id()

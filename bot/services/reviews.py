@@ -28,12 +28,11 @@ from bot.storage.reviews import (
     systems_with_open_reviews,
 )
 from workflows.machine_types import Outcome, Problem
-from workflows.review_machine import review_step
+from workflows.review_machine import review_step, reviews_text_for
 from workflows.reviews import (
     ReviewCommand,
     RiskReview,
     TickReview,
-    reviews_text,
     schedule_review,
 )
 
@@ -109,8 +108,8 @@ class ReviewService:
         async with self.uow.reading() as conn:
             return await load_review(conn, review_id)
 
-    async def list_text(self) -> str:
-        """`/signoff reviews`."""
+    async def list_text(self, person: str | None) -> str:
+        """`/signoff reviews`, the asker's own reviews first."""
         async with self.uow.reading() as conn:
             reviews = await open_reviews(conn)
-        return reviews_text(reviews, self.uow.policies.current.policy, self.uow.clock())
+        return reviews_text_for(reviews, self.uow.policies.current.policy, self.uow.clock(), person)

@@ -43,6 +43,9 @@ async def test_reviews_are_listed_and_completed_through_the_form(world: SlackWor
     h.clock.now = T0 + timedelta(days=25)
     listed = await world.command("U0SOO", "reviews")
     assert "credit-scoring: due 2026-12-02 (in 5 days)" in listed
+    # Mina is its Accountable: the review is hers to complete, and says so.
+    mine = await world.command("U0MINA", "reviews")
+    assert mine == "Yours to complete:\ncredit-scoring: due 2026-12-02 (in 5 days)"
 
     assert await world.command("U0MINA", "review credit-scoring") == ""
     form = world.standin.called("views.open")[-1].args["view"]

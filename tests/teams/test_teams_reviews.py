@@ -56,6 +56,8 @@ async def test_review_opens_the_card_with_the_checklist_as_toggles_and_notes(
     teams.h.clock.now = T0 + timedelta(days=25)
     listed = await teams.say("soo", "reviews")
     assert listed == "Risk reviews:\ncredit-scoring: due 2026-12-02 (in 5 days)"
+    mine = await teams.say("mina", "reviews")
+    assert mine == "Yours to complete:\ncredit-scoring: due 2026-12-02 (in 5 days)"
     assert "There is no AI system 'nope'" in await teams.say("mina", "review nope")
 
     card = content(await teams.review_form("mina", "credit-scoring"))
