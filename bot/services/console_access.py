@@ -7,6 +7,7 @@ and incidents that involve them: they asked, answered, or hold a RACI letter of 
 
 from __future__ import annotations
 
+from workflows.guards import eligible_approvers
 from workflows.inventory import people_of, person_by_email, person_by_platform_id, raci_for
 from workflows.model import ApprovalRequest
 from workflows.policy import Policy
@@ -45,6 +46,7 @@ def may_see_request(policy: Policy, person: str | None, state: ApprovalRequest) 
     if state.system in overseen_systems(policy, person):
         return True
     involved = (
+        *eligible_approvers(state, policy),  # the backup too, once escalated
         *state.requesters(),
         *state.consulted,
         *state.approvers(),

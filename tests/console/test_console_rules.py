@@ -18,6 +18,7 @@ from bot.services.console_access import (
 )
 from bot.settings import Settings
 from tests.console.site import POLICY_FILE, console_policy
+from tests.policies import actor, build_policy
 from workflows.commands import OpenRequest
 from workflows.machine import step
 from workflows.model import Actor, ApprovalRequest
@@ -118,3 +119,13 @@ def test_the_policy_names_only_known_people_as_auditors() -> None:
         load_policy(text, "policy.yaml")
     [problem] = caught.value.problems
     assert "unknown person 'zoe'" in str(problem) and problem.line == text.count("\n")
+
+
+def test_the_backup_sees_a_request_once_it_is_escalated_to_them() -> None:
+    policy = build_policy()
+    command = OpenRequest(request_id="R2", actor=actor("soo"), system="credit-scoring",
+                          version="1")  # fmt: skip
+    state = step(None, command, policy, NOW, "d" * 64).state
+    assert state is not None
+    assert not may_see_request(policy, "cdao", state)
+    assert may_see_request(policy, "cdao", state.model_copy(update={"escalated": True}))
