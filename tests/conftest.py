@@ -29,6 +29,7 @@ SLOW: dict[str, str] = {
     "tests/console/test_console_browser.py": "real Chromium against real `signoff serve` processes",
     "tests/api/test_api_callbacks_serve.py": "real `signoff serve` calling back an HTTPS receiver",
     "tests/drills/": "real processes killed at crash points, minutes of load, 10,000 systems",
+    "tests/audit/test_anchor_serve.py": "real `signoff serve` processes anchoring with a TSA",
     "tests/shell/test_cli_serve.py": "real `signoff` processes: serve, reload, sweep, refusals",
     "tests/shell/test_policy_limits.py::test_policy_check": "real `signoff policy check` runs",
     "tests/teams/test_teams_endpoint.py::test_teams_15": "starts `signoff serve` three times",
