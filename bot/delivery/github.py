@@ -8,6 +8,7 @@ go out in order. A deployment Signoff opens nothing for is answered `rejected` a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,8 @@ from workflows.github import GITHUB, GateRun
 from workflows.github_review import GateReview, review_of
 from workflows.model import ApprovalRequest
 from workflows.policy import Policy
+
+log = logging.getLogger("signoff.github")
 
 # The idempotency scope of the gate's requests: no policy client can be named so.
 GATE_SCOPE = "@github"
@@ -54,7 +57,12 @@ async def gate_rows(
     )
     rows = []
     for row in await conn.execute(states):
-        state = ApprovalRequest.model_validate_json(row.state)
-        run = GateRun.model_validate_json(runs[row.id])
+        try:
+            state = ApprovalRequest.model_validate_json(row.state)
+            run = GateRun.model_validate_json(runs[row.id])
+        except ValueError:
+            # A row no one can read must not fail the vote or decision that touched it.
+            log.exception("request %s: its GitHub run cannot be read; the run is not told", row.id)
+            continue
         rows.append(review_row(run, review_of(state, policy), now, request_id=row.id))
     return rows

@@ -9,8 +9,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery.github import gate_rows
+from bot.storage.tables import api_requests
 from tests.github.gate_world import GateWorld, gate_world
 from tests.github_standin import INSTALLATION, deployment_event, signed_delivery
 from workflows.model import Status
@@ -277,3 +280,15 @@ async def test_a_rerun_of_a_decided_run_hears_the_verdict_again(gate: GateWorld)
     await gate.h.relay.drain()
     assert [v.body["state"] for v in gate.github.verdicts()] == ["approved", "approved"]
     assert await gate.requests() == 1
+
+
+async def test_a_run_record_that_cannot_be_read_is_skipped_not_fatal(gate: GateWorld) -> None:
+    request_id = (await gate.deliver(gate.event()))[1]["request_id"]
+    policy = gate.h.policies.current.policy
+    async with gate.h.engine.begin() as conn:
+        assert len(await gate_rows(conn, [request_id], policy, gate.h.clock())) == 1
+        await conn.execute(
+            update(api_requests).where(api_requests.c.request_id == request_id).values(body="{")
+        )
+        # The vote or decision that touched the request goes on; only the run is not told.
+        assert await gate_rows(conn, [request_id], policy, gate.h.clock()) == []
