@@ -105,6 +105,15 @@ async def test_oidc_02_a_token_off_the_policy_or_out_of_date_is_refused(case: st
         assert says in await _refusal(_verifier(issuer), token)
 
 
+async def test_oidc_02_without_a_public_url_no_id_token_is_accepted() -> None:
+    async with oidc_issuer() as issuer:
+        issuers = Issuers(None, issuer.issuer, GITLAB)
+        verifier = WorkloadIdentity(issuers, _policy, _now)
+        token = issuer.sign(github_claims(), audience=AUDIENCE)
+        assert "SIGNOFF_PUBLIC_URL is not set" in await _refusal(verifier, token)
+        assert issuer.key_fetches == 0
+
+
 def _without_exp(issuer: OidcIssuer, claims: dict[str, Any]) -> str:
     now = int(time.time())
     payload = {"iss": issuer.issuer, "aud": AUDIENCE, "iat": now, **claims}
