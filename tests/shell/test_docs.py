@@ -15,7 +15,7 @@ TOP = ("bot", "workflows", "adapters", "migrations", "tests", "bench", "docs", "
 PATH = re.compile(r"(?<![\w./-])(?:" + "|".join(TOP) + r")/[\w./-]*[\w/]")
 # `tests/shell/test_authz.py::test_authz_01_accountable_approves`
 TEST = re.compile(r"(tests/[\w/]+\.py)::(\w+)")
-FAMILIES = ("SIG", "TEAMS", "AUTHZ", "AUD", "DUR", "REM", "CHAT")
+FAMILIES = ("SIG", "TEAMS", "AUTHZ", "AUD", "DUR", "REM", "CHAT", "OIDC", "RATE")
 # SIG-06, and SIG-06..10 for a run of them
 CITED = re.compile(r"\b(" + "|".join(FAMILIES) + r")-(\d{2})(?:\.\.(\d{2}))?\b")
 # test_sig_03_04_..., test_authz_13_to_15_and_chat_15_...
