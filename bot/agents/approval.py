@@ -108,6 +108,8 @@ class require_approval:  # lower case: it reads as the decorator it is
         reason: str | None = None,
         details: Any = None,
         tool: str | None = None,
+        version: str | None = None,
+        environment: str | None = None,
         agent: str | None = None,
         on_behalf_of: str | None = None,
         idempotency_key: str | None = None,
@@ -117,6 +119,7 @@ class require_approval:  # lower case: it reads as the decorator it is
     ) -> None:
         self.system, self.activity, self.summary, self.reason = system, activity, summary, reason
         self.details, self.tool, self.key, self.timeout = details, tool, idempotency_key, timeout
+        self.version, self.environment = version, environment
         self.agent = Agent(
             agent or os.environ.get("SIGNOFF_AGENT_NAME") or "python-agent",
             os.environ.get("SIGNOFF_AGENT_SESSION") or None,
@@ -127,7 +130,7 @@ class require_approval:  # lower case: it reads as the decorator it is
     # The decorator --------------------------------------------------------------------------
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
-        tool = self.tool or func.__qualname__
+        tool = self.tool or func.__name__
         if inspect.iscoroutinefunction(func):
             run = cast(Callable[P, Awaitable[Any]], func)
 
@@ -179,7 +182,15 @@ class require_approval:  # lower case: it reads as the decorator it is
     def _open(self, details: Any, tool: str | None) -> tuple[Api, View, str | None]:
         api = asking.connect(self.url, self.token)
         sent = asking.body(
-            self.agent, self.system, self.activity, self.summary, self.reason, details, tool
+            self.agent,
+            self.system,
+            self.activity,
+            self.summary,
+            self.reason,
+            details,
+            tool,
+            self.version,
+            self.environment,
         )
         view, tag, _ = _guarded(asking.open_request, api, sent, self.key or asking.new_key())
         return api, view, tag

@@ -6,6 +6,7 @@ The MCP side is the official SDK's client (`stdio_client` and `ClientSession`) s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -21,6 +22,7 @@ from mcp.types import CallToolResult, Implementation
 
 from tests.api_process import ApiWorld
 from tests.serve_process import until
+from tests.slack_standin import Call
 
 # The MCP client's name: what approvers are told the agent calls itself.
 CLIENT_NAME = "support-desk"
@@ -54,10 +56,45 @@ def told(result: CallToolResult) -> dict[str, Any]:
     return said
 
 
-async def reject(world: ApiWorld, user: str, reason: str) -> None:
-    """`user` presses Reject on their card and gives `reason` in Slack's form."""
-    await world.click(user, "D" + user[1:], "reject")
-    await until(lambda: world.standin.called("views.open"), "the reason form", [world.server])
+async def press(world: ApiWorld, user: str, needle: str, action: str) -> None:
+    """`user` presses `action` on the card in their direct messages that mentions `needle`."""
+    channel = "D" + user[1:]
+
+    def cards() -> list[Call]:
+        return [
+            call
+            for call in world.standin.called("chat.postMessage")
+            if call.args["channel"] == channel and needle in json.dumps(call.args)
+        ]
+
+    await until(cards, f"a card about {needle} to {user}", [world.server])
+    # The relay records where it posted the card just after Slack answers; a press on a card
+    # not yet recorded is refused as being on no card of the request.
+    await asyncio.sleep(1)
+    card = cards()[-1]
+    payload = world.standin.press(user, card, action)
+    payload["container"]["message_ts"] = _ts_given(world, card)
+    status, _ = await world.slack.post(urlencode({"payload": json.dumps(payload)}).encode())
+    assert status == 200
+
+
+def _ts_given(world: ApiWorld, card: Call) -> str:
+    """The `ts` the stand-in answered `card` with. It counts card updates too (each one moves
+    its counter), which `SlackStandIn.ts_of` leaves out, so cards posted after an update are
+    found here by counting every post and update up to this one."""
+    sent = [
+        call for call in world.standin.calls if call.method in ("chat.postMessage", "chat.update")
+    ]
+    return f"{1_700_000_000 + next(i for i, c in enumerate(sent) if c is card) + 1}.000100"
+
+
+async def reject(world: ApiWorld, user: str, needle: str, reason: str) -> None:
+    """`user` presses Reject on the card about `needle` and gives `reason` in Slack's form."""
+    forms = len(world.standin.called("views.open"))
+    await press(world, user, needle, "reject")
+    await until(
+        lambda: len(world.standin.called("views.open")) > forms, "the reason form", [world.server]
+    )
     form = world.standin.called("views.open")[-1].args["view"]
     form = json.loads(form) if isinstance(form, str) else form
     submission = {

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.agent_world import CLIENT_NAME, mcp_session, reject, stored_bytes, told
+from tests.agents.agent_world import (
+    CLIENT_NAME,
+    mcp_session,
+    press,
+    reject,
+    stored_bytes,
+    told,
+)
 from tests.api_process import API_POLICY, api_world
 from tests.serve_process import signoff, until
 from workflows import redaction
@@ -129,7 +136,7 @@ async def test_an_agent_asks_waits_and_hears_the_decision_through_signoff_mcp(
         )
         await asyncio.sleep(1)
         assert not deciding.done()
-        await world.click("U0MINA", "D0MINA", "approve")
+        await press(world, "U0MINA", request_id, "approve")
         decided = told(await asyncio.wait_for(deciding, 50))
         assert decided["status"] == "approved" and decided["approved_by"] == ["mina"]
         assert "you may now perform" in decided["next_step"].lower()
@@ -194,7 +201,7 @@ async def test_a_rejection_reaches_the_agent_with_who_and_why(tmp_path: Path) ->
         mcp_session(world, world.token("support-agent")) as mcp,
     ):
         asked = told(await mcp.call_tool("request_approval", REFUND))
-        await reject(world, "U0MINA", "refunds over 30 EUR go through finance")
+        await reject(world, "U0MINA", asked["request_id"], "refunds over 30 EUR go through finance")
         decided = told(
             await mcp.call_tool("wait_for_decision", {"request_id": asked["request_id"]})
         )
