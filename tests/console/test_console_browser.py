@@ -190,7 +190,9 @@ async def test_the_main_job_in_local_mode_in_a_real_browser(tmp_path: Path) -> N
             await browser.close()
 
 
-async def test_on_a_phone_the_request_page_needs_no_sideways_scrolling(tmp_path: Path) -> None:
+async def test_on_a_phone_the_ask_and_request_pages_need_no_sideways_scrolling(
+    tmp_path: Path,
+) -> None:
     async with served(tmp_path) as server, async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM)
         try:
@@ -203,6 +205,12 @@ async def test_on_a_phone_the_request_page_needs_no_sideways_scrolling(tmp_path:
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390
             await _shot(page, "09-phone-ask")
+            await page.get_by_label("Version").fill("2.3.1")
+            await page.get_by_role("button", name="Ask for approval").click()
+            await expect(page.locator("#status")).to_have_text("pending")
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390  # wide tables scroll inside their own box
+            await _shot(page, "10-phone-request")
         finally:
             await browser.close()
 
@@ -240,7 +248,7 @@ async def test_a_browser_signs_in_through_openid_connect_and_lands_on_its_person
                 await expect(page.locator(".banner")).to_have_count(0)  # no local mode
                 await page.get_by_role("link", name="Sign in").first.click()
                 await expect(page.get_by_role("status")).to_have_text("Signed in as Tomas Berg.")
-                await _shot(page, "10-signed-in")
+                await _shot(page, "11-signed-in")
                 [asked] = provider.authorizations
                 assert asked["code_challenge_method"] == "S256"
                 assert provider.refusals == []
