@@ -8,6 +8,7 @@ without regard to case, and so does this map.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Mapping
 
@@ -18,6 +19,7 @@ GITHUB = "github"
 ACTIVITY = "deploy"
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]{1,39}/[A-Za-z0-9_.-]{1,100}$")
 SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+MAX_KEY = 200  # the Idempotency-Key column's length
 
 Path = tuple[str | int, ...]
 
@@ -93,5 +95,7 @@ class GateRun(BaseModel):
 
     @property
     def key(self) -> str:
-        """One request per run and environment, whatever attempt or delivery asks."""
-        return f"{self.repository.casefold()}#{self.run_id}#{self.environment.casefold()}"
+        """One request per run and environment, whatever attempt or delivery asks; a
+        digest of it when it is too long to keep as an Idempotency-Key."""
+        key = f"{self.repository.casefold()}#{self.run_id}#{self.environment.casefold()}"
+        return key if len(key) <= MAX_KEY else "sha256:" + hashlib.sha256(key.encode()).hexdigest()

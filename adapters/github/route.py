@@ -35,6 +35,7 @@ class GateAnswer:
     request_id: str | None
     created: bool = False
     refused: str | None = None
+    in_flight: bool = False  # a concurrent delivery of the same ask is opening it
 
 
 class GateShell(Protocol):
@@ -100,6 +101,8 @@ def github_webhook(
                 {"error": "the database is unavailable; nothing changed, redeliver later"},
                 status=503,
             )
+        if answer.in_flight:
+            return web.json_response({"in_flight": True}, status=202)
         if answer.request_id is None:
             return web.json_response({"state": "rejected", "reason": answer.refused})
         status = 201 if answer.created else 200

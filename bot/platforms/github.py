@@ -121,7 +121,7 @@ class _Shell:
     async def deployment(self, ask: DeploymentAsk) -> GateAnswer:
         run = GateRun.model_validate(ask.model_dump())
         opened = await self.service.deployment(run)
-        return GateAnswer(opened.request_id, opened.created, opened.refusal)
+        return GateAnswer(opened.request_id, opened.created, opened.refusal, opened.in_flight)
 
 
 def github_mount(settings: Settings, app: GitHubApp) -> Mount:

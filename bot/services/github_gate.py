@@ -36,6 +36,7 @@ class GateOpened:
     request_id: str | None
     created: bool = False
     refusal: str | None = None
+    in_flight: bool = False
 
 
 @dataclass
@@ -86,7 +87,7 @@ class GitHubGateService:
             run.key, fingerprint, run.model_dump_json(), command, scope=GATE_SCOPE
         )
         if opened.conflict is KeyConflict.IN_FLIGHT:
-            return GateOpened(opened.request_id or None)
+            return GateOpened(opened.request_id or None, in_flight=True)
         if opened.outcome is not None and not opened.outcome.ok:
             return await self._refuse(run, opened.outcome.message)
         if not opened.created:

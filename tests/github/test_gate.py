@@ -16,6 +16,7 @@ from bot.delivery.github import gate_rows
 from bot.storage.tables import api_requests
 from tests.github.gate_world import GateWorld, gate_world
 from tests.github_standin import INSTALLATION, deployment_event, signed_delivery
+from workflows.github import GitHubGate
 from workflows.model import Status
 
 
@@ -292,3 +293,30 @@ async def test_a_run_record_that_cannot_be_read_is_skipped_not_fatal(gate: GateW
         )
         # The vote or decision that touched the request goes on; only the run is not told.
         assert await gate_rows(conn, [request_id], policy, gate.h.clock()) == []
+
+
+async def test_deliveries_at_once_open_one_request(gate: GateWorld) -> None:
+    event = gate.event()
+    answers = await asyncio.gather(*(gate.deliver(event, delivery=f"d-{n}") for n in range(6)))
+    statuses = sorted(status for status, _ in answers)
+    print("statuses of six deliveries at once:", statuses)
+    assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 202}, answers
+    assert {a["request_id"] for s, a in answers if s in (200, 201)} == {
+        a["request_id"] for s, a in answers if s == 201
+    }
+    assert await gate.requests() == 1
+
+
+async def test_a_long_environment_name_still_keys_one_request(gate: GateWorld) -> None:
+    long_name = "production-" + "x" * 240
+    gate.h.policies.replace(
+        gate.h.policies.current.policy.model_copy(
+            update={
+                "github": GitHubGate(environments={"acme/doc-search": {long_name: "doc-search"}})
+            }
+        )
+    )
+    event = gate.event(environment=long_name)
+    first, again = await gate.deliver(event), await gate.deliver(event, delivery="again")
+    assert (first[0], again[0]) == (201, 200)
+    assert first[1]["request_id"] == again[1]["request_id"]
