@@ -261,3 +261,32 @@ async def test_a_browser_signs_in_through_openid_connect_and_lands_on_its_person
         await server.stop()
         await runner.cleanup()
     assert "signed in as tomas" in server.text()
+
+
+async def test_a_page_refreshes_itself_when_someone_else_answers(tmp_path: Path) -> None:
+    async with served(tmp_path) as server, async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            watching = await browser.new_page()  # a context of its own: its own session
+            answering = await (await browser.new_context()).new_page()
+            await answering.goto(server.base)
+            await _act_as(answering, "jae")
+            await answering.goto(f"{server.base}/requests/new")
+            await answering.get_by_label("Version").fill("5.0")
+            await answering.get_by_role("button", name="Ask for approval").click()
+            rid = (await answering.locator("h1").inner_text()).split()[1]
+            await _act_as(answering, "dan")
+            await _answer(answering, server.base, rid, "No objection")
+
+            await watching.goto(server.base)
+            await _act_as(watching, "tomas")
+            await watching.goto(f"{server.base}/requests/{rid}")
+            await expect(watching.locator(".state")).to_contain_text("0 of 2 approvals")
+            await _act_as(answering, "mina")
+            await _answer(answering, server.base, rid, "Approve")
+            # No reload by the test: the page's own script sees the ledger move.
+            await expect(watching.locator(".state")).to_contain_text(
+                "1 of 2 approvals", timeout=15_000
+            )
+        finally:
+            await browser.close()
