@@ -46,7 +46,14 @@ async def served(tmp_path: Path) -> AsyncIterator[Server]:
         await server.stop()
 
 
+UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(field => !field.labels || field.labels.length === 0).map(field => field.name)"""
+
+
 async def _shot(page: Page, name: str) -> None:
+    """Save the page as a picture, once every field on it has its label (for screen readers)."""
+    assert await page.evaluate(UNLABELLED) == [], name
+    assert await page.locator("h1").count() == 1, name
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
