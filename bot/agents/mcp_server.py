@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from mcp.server.fastmcp import Context, FastMCP
@@ -25,7 +25,6 @@ from bot.agents.descriptions import ANNOTATIONS, DESCRIPTIONS, INSTRUCTIONS, NEV
 from bot.client.wire import Api, Refused, Unreachable, View
 
 MAX_WAIT = 50  # seconds one wait_for_decision may take at most
-T = TypeVar("T")
 
 
 Status = Literal["pending", "approved", "rejected", "expired", "cancelled"]
@@ -49,17 +48,23 @@ def _error(told: dict[str, Any]) -> CallToolResult:
 class Tools:
     """The six tools over one API v1 connection; each runs its HTTP calls off the event loop."""
 
-    def __init__(self, api: Api, on_behalf_of: str | None, session: str | None) -> None:
+    def __init__(
+        self, api: Api, on_behalf_of: str | None, session: str | None, limit: float = MAX_WAIT
+    ) -> None:
         self.api, self.on_behalf_of, self.session = api, on_behalf_of, session
-
-    async def _call(self, work: Callable[[], T]) -> T:
-        return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+        self.limit = limit
 
     async def _told(self, work: Callable[[], dict[str, Any]]) -> CallToolResult:
+        """`work` off the event loop, its refusals as tool errors; a Signoff that hangs is
+        left behind at the limit, so no call outlasts it whatever the network does."""
         try:
-            return _answer(await self._call(work))
+            with anyio.fail_after(self.limit):
+                return _answer(await anyio.to_thread.run_sync(work, abandon_on_cancel=True))
         except (Refused, Unreachable) as error:
             return _error(telling.refusal(error))
+        except TimeoutError:
+            late = Unreachable(f"no answer within {self.limit:.0f} seconds")
+            return _error(telling.refusal(late))
 
     def _agent(self, ctx: Context[Any, Any, Any] | None) -> Agent:
         params = ctx.session.client_params if ctx is not None else None

@@ -3,13 +3,18 @@ agent's tool call, what a model is told of a refusal, and what is needed to star
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from bot.agents import asking, command, telling
 from bot.agents.asking import Agent
+from bot.agents.mcp_server import Tools
 from bot.client.wire import Refused, Unreachable
 from tests.conftest import ROOT
 from workflows import redaction
@@ -110,3 +115,22 @@ def test_agent_code_imports_the_helper_with_the_standard_library_alone() -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+async def test_no_tool_outlasts_its_limit_when_signoff_hangs() -> None:
+    async def hang(request: web.Request) -> web.Response:
+        await asyncio.sleep(2.5)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", hang)
+    async with TestServer(app) as hanging:
+        api = asking.connect(str(hanging.make_url("/")), "so_x_y")
+        tools = Tools(api, None, None, limit=1)
+        started = time.monotonic()
+        answer = await tools.get_request("R0")
+        took = time.monotonic() - started
+    assert answer.isError and took < 3, took
+    assert answer.structuredContent is not None
+    assert "no answer within 1 seconds" in answer.structuredContent["detail"]
+    assert "Do not perform" in answer.structuredContent["meaning"]
