@@ -92,6 +92,7 @@ class GateRun(BaseModel):
     sha: str = ""
     ref: str = ""
     event: str = ""
+    run_url: str | None = None
 
     @property
     def key(self) -> str:

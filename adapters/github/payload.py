@@ -65,10 +65,7 @@ class DeploymentAsk(_Loose):
     installation_id: int
     deployment_id: int | None
     sender: str | None
-
-    @property
-    def run_url(self) -> str:
-        return f"https://github.com/{self.repository}/actions/runs/{self.run_id}"
+    run_url: str
 
 
 def action_of(body: bytes) -> str | None:
@@ -110,4 +107,13 @@ def parse_ask(body: bytes, api_url: str) -> DeploymentAsk:
         installation_id=payload.installation.id,
         deployment_id=payload.deployment.id if payload.deployment else None,
         sender=payload.sender.login if payload.sender else None,
+        run_url=f"{_web(base)}/{payload.repository.full_name}/actions/runs/{found['run']}",
     )
+
+
+def _web(api_base: str) -> str:
+    """Where people see the run: github.com for its API, the server for Enterprise Server's
+    `https://HOST/api/v3`, the API's own address otherwise."""
+    if api_base.rstrip("/") == "https://api.github.com":
+        return "https://github.com"
+    return api_base.rstrip("/").removesuffix("/api/v3")

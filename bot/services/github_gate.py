@@ -76,7 +76,7 @@ class GitHubGateService:
                 provider=GITHUB,
                 repository=run.repository,
                 run_id=run.run_id,
-                run_url=f"https://github.com/{run.repository}/actions/runs/{run.run_id}",
+                run_url=run.run_url,
                 sha=run.sha or None,
             ),
         )

@@ -49,9 +49,9 @@ async def test_a_signed_deployment_opens_a_request_for_the_mapped_system(gate: G
         "acme/doc-search",
     )
     assert state.on_behalf_of == "soo"
-    assert (
-        state.ci is not None and state.ci.run_id == event["deployment_callback_url"].split("/")[-2]
-    )
+    run = event["deployment_callback_url"].split("/")[-2]
+    assert state.ci is not None and state.ci.run_id == run
+    assert state.ci.run_url == f"{gate.github.base_url}/acme/doc-search/actions/runs/{run}"
     assert "started by SOO-HAN" in (state.reason or "")
     assert await gate.h.actions(state.id) == ["requested"]
 
