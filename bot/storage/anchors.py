@@ -61,7 +61,9 @@ async def all_anchors(conn: AsyncConnection) -> list[Anchor]:
 async def newest_anchor(conn: AsyncConnection) -> Anchor | None:
     row = (
         await conn.execute(
-            select(ledger_anchors).order_by(ledger_anchors.c.seq.desc(), ledger_anchors.c.id.desc())
+            select(ledger_anchors)
+            .order_by(ledger_anchors.c.seq.desc(), ledger_anchors.c.id.desc())
+            .limit(1)
         )
     ).first()
     return None if row is None else Anchor(**row._mapping)
