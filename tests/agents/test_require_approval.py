@@ -13,10 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.agents.approval import NotDecided, Rejected, SignoffRefused, require_approval
+from bot.agents.approval import (
+    Expired,
+    NotDecided,
+    Rejected,
+    SignoffRefused,
+    require_approval,
+)
 from tests.agents.agent_world import press, reject
-from tests.api_process import ApiWorld, api_world
-from tests.serve_process import until
+from tests.api_process import API_POLICY, ApiWorld, api_world
+from tests.serve_process import signoff, until
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +99,7 @@ async def test_the_decorated_function_runs_once_after_the_approval_and_never_bef
         assert entered == [["mina"]]
 
 
-async def test_refused_or_undecided_never_runs_and_a_timeout_withdraws_the_request(
+async def test_refused_undecided_or_expired_never_runs_and_a_timeout_withdraws_it(
     tmp_path: Path,
 ) -> None:
     async with api_world(tmp_path) as world:
@@ -122,3 +128,28 @@ async def test_refused_or_undecided_never_runs_and_a_timeout_withdraws_the_reque
         agent = world.client(token)
         view = await agent.call("GET", f"/api/v1/requests/{request_id}")
         assert view.json["status"] == "cancelled"
+
+        # Nobody decides before the request expires (a sweep run as if in 2099): it raises
+        # Expired, saying so, and the body never runs.
+        async def expiring() -> None:
+            async with ask(
+                system="support-chatbot",
+                activity="refund",
+                summary="Refund E-5",
+                details={"order": "E-5"},
+            ):
+                ran.append("expiring")
+
+        waiting = asyncio.create_task(expiring())
+        await until(lambda: _card(world, "E-5"), "the card about E-5", [world.server])
+        swept = await asyncio.to_thread(
+            signoff, tmp_path, "sweep", "--now", "2099-01-01T00:00:00Z",
+            SIGNOFF_POLICY=str(API_POLICY),
+        )  # fmt: skip
+        assert swept.returncode == 0, swept.stderr
+        # The sweep commits in another process, so the helper's long poll (30 s at most on
+        # SQLite) ends before it reads the expiry.
+        with pytest.raises(Expired) as expired:
+            await asyncio.wait_for(waiting, 60)
+        assert expired.value.deciders == [] and "nobody decided before" in expired.value.reason
+        assert ran == []
