@@ -10,6 +10,7 @@ callback commit together; `webhook-id` is the entry's `seq`, for receivers to de
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ from bot.storage.api_clients import callback_bodies, signing_secrets
 from bot.storage.tables import outbox
 from workflows.ledger import AuditEvent, LedgerEntry
 from workflows.policy import Policy
+
+log = logging.getLogger("signoff.callbacks")
 
 PLATFORM = "callback"
 # The request events a client hears of, and the status each leaves the request in.
@@ -82,8 +85,14 @@ async def callback_targets(
         return {}
     targets: dict[str, Target] = {}
     for request_id, (client, body) in (await callback_bodies(conn, ids)).items():
-        opened = json.loads(body)
-        url = (opened.get("callback") or {}).get("url")
+        try:
+            opened = json.loads(body)
+            url = (opened.get("callback") or {}).get("url")
+        except (ValueError, AttributeError):
+            # A hand-edited or damaged stored body must not fail the person's decision: the
+            # decision stands, and only its callback is lost, which the log says.
+            log.error("request %s: its stored API body is not JSON; no callback sent", request_id)
+            continue
         if isinstance(url, str):
             targets[request_id] = Target(client, url, opened)
     return targets

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -28,7 +28,7 @@ from bot.delivery.outbound import AddressGuard, AddressRefused, HttpSender, Outb
 from bot.delivery.outbound_kinds import outbound_delivery
 from bot.platforms.api import api_mount
 from bot.services.api_tokens import AlreadyIssued, NotATokenClient, TokenService
-from bot.storage.tables import outbox
+from bot.storage.tables import api_requests, outbox
 from tests.api.callback_receiver import Receiver, receiver
 from tests.harness import Harness, build_policy
 
@@ -248,6 +248,25 @@ async def test_a_refusing_receiver_dead_letters_the_callback_and_the_decision_st
         assert row.status == "dead" and row.last_error == "permanent: HTTP 410"
         assert (await w.h.state(request_id)).status.value == "approved"
         assert w.h.metrics.dead.labels(platform="callback")._value.get() == 1
+
+
+async def test_a_damaged_stored_body_loses_only_the_callback_never_the_decision(
+    engine: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with world(engine, tmp_path) as w:
+        request_id = await w.open(system="doc-search")
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(api_requests)
+                .where(api_requests.c.request_id == request_id)
+                .values(body="{not json")
+            )
+        assert (await w.h.answer(request_id, "mina")).ok
+        await w.h.settle()
+        assert (await w.h.state(request_id)).status.value == "approved"
+        assert [e.action for e in await w.h.ledger()][-1] == "approved"
+        assert await w.rows() == [] and w.got.received == []
+        assert f"request {request_id}: its stored API body is not JSON" in caplog.text
 
 
 async def test_the_address_is_checked_again_when_the_callback_is_sent(
