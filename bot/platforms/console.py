@@ -146,7 +146,7 @@ class ConsoleBase:
             )
         return viewer, form
 
-    def page(
+    async def page(
         self,
         request: web.Request,
         viewer: Viewer,
@@ -168,6 +168,8 @@ class ConsoleBase:
             "zone": policy.timezone,
             "path": request.path_qs,
             "submission": secrets.token_urlsafe(16),
+            # The ledger's head as this page was drawn: the live refresh compares with it.
+            "mark": (await self.reads.head())[0] if viewer.person else None,
         }
         response = render(request, template, {**common, **context}, status)
         self.codec.write(response, replace(viewer.session, flash=None, flash_ok=True))

@@ -74,7 +74,7 @@ class SignIn:
         try:
             url, login = await self.client.begin(self.http)
         except SignInFailed as error:
-            return self._failed(request, str(error))
+            return await self._failed(request, str(error))
         response = web.Response(status=302, headers={"Location": url})
         self.site.codec.write(response, replace(viewer.session, login=login))
         return response
@@ -86,11 +86,11 @@ class SignIn:
             claims = await self.client.finish(self.http, dict(request.query), viewer.session.login)
         except SignInFailed as error:
             log.warning("console sign-in refused: %s", error)
-            return self._failed(request, str(error))
+            return await self._failed(request, str(error))
         person, account, why = person_signed_in(self.site.policy, claims, self.bind, self.tenant)
         if person is None:
             log.warning("console sign-in of %s bound to nobody: %s", account, why)
-            return self._failed(request, why)
+            return await self._failed(request, why)
         log.info("console: %s signed in as %s", account, person)
         name = self.site.policy.people[person].name
         session = replace(
@@ -101,10 +101,10 @@ class SignIn:
         )
         return self.site.redirect("/", session)
 
-    def _failed(self, request: web.Request, why: str) -> web.Response:
+    async def _failed(self, request: web.Request, why: str) -> web.Response:
         fresh = self.site.codec.new(self.site.now())
         viewer = self.site.viewer(request)
-        return self.site.page(
+        return await self.site.page(
             request,
             replace(viewer, session=fresh, person=None),
             "signin_failed.html",

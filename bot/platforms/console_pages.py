@@ -39,7 +39,7 @@ class ConsolePages(ConsoleExports):
         anchor = await self.reads.newest_anchor()
         anchored = anchor.created_at if anchor and anchor.created_at else None
         loaded = self.runtime.policies.current
-        return self.page(
+        return await self.page(
             request,
             viewer,
             "index.html",
@@ -78,7 +78,7 @@ class ConsolePages(ConsoleExports):
             for s in states
             if may_see_request(self.policy, viewer.person, s)
         ]
-        return self.page(
+        return await self.page(
             request,
             viewer,
             "requests.html",
@@ -103,7 +103,7 @@ class ConsolePages(ConsoleExports):
             ),
             key=lambda target: not target[2],
         )
-        return self.page(
+        return await self.page(
             request, viewer, "new_request.html", {"title": "Ask for approval", "targets": targets}
         )
 
@@ -112,12 +112,12 @@ class ConsolePages(ConsoleExports):
         request_id = request.match_info["request_id"]
         record = await self.reads.request(request_id)
         if record is None or not may_see_request(self.policy, viewer.person, record.state):
-            return self.page(
+            return await self.page(
                 request, viewer, "missing.html", {"title": "Not found", "what": request_id}, 404
             )
         state = record.state
         card = views.viewer_card(state, self.policy, viewer.person)
-        return self.page(
+        return await self.page(
             request,
             viewer,
             "request.html",
@@ -138,7 +138,7 @@ class ConsolePages(ConsoleExports):
         viewer = self._signed_in(request)
         reviews = {r.system: r for r in await self.reads.reviews()}
         frozen = {i.system: i for i in await self.reads.incidents() if i.status.value == "open"}
-        return self.page(
+        return await self.page(
             request,
             viewer,
             "inventory.html",
@@ -162,7 +162,7 @@ class ConsolePages(ConsoleExports):
             for review in await self.reads.reviews()
             if may_see_system_activity(self.policy, viewer.person, review.system, "risk-review")
         ]
-        return self.page(
+        return await self.page(
             request, viewer, "reviews.html", {"title": "Risk reviews", "reviews": shown}
         )
 
@@ -173,7 +173,7 @@ class ConsolePages(ConsoleExports):
             for incident in await self.reads.incidents()
             if may_see_system_activity(self.policy, viewer.person, incident.system, "incident")
         ]
-        return self.page(
+        return await self.page(
             request, viewer, "incidents.html", {"title": "Incidents", "incidents": shown}
         )
 
@@ -198,7 +198,7 @@ class ConsolePages(ConsoleExports):
             verification = await self.reads.verify()
         head_seq, head_hash = await self.reads.head()
         anchor = await self.reads.newest_anchor()
-        return self.page(
+        return await self.page(
             request,
             viewer,
             "ledger.html",
@@ -228,7 +228,7 @@ class ConsolePages(ConsoleExports):
             for i in await self.reads.incidents(limit=KPI_LIMIT)
             if may_see_system_activity(self.policy, viewer.person, i.system, "incident")
         ]
-        return self.page(
+        return await self.page(
             request,
             viewer,
             "kpis.html",

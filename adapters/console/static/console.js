@@ -4,7 +4,8 @@
   "use strict";
   var url = document.body.getAttribute("data-live");
   if (!url || !window.fetch) { return; }
-  var seen = null;
+  // What the page shows: the ledger's head when the server drew it.
+  var seen = Number(document.body.getAttribute("data-mark"));
   function typing() {
     var fields = document.querySelectorAll("textarea, input[type=text], input:not([type])");
     for (var i = 0; i < fields.length; i++) { if (fields[i].value) { return true; } }
@@ -16,8 +17,7 @@
       .then(function (answer) { return answer.ok ? answer.json() : null; })
       .then(function (body) {
         if (!body) { return; }
-        if (seen !== null && body.mark !== seen && !typing()) { window.location.reload(); return; }
-        seen = body.mark;
+        if (body.mark !== seen && !typing()) { window.location.reload(); }
       })
       .catch(function () { /* the server restarting: try again next time */ });
   }
