@@ -19,11 +19,12 @@ from bot.services.console_access import (
     may_see_request,
     may_see_system_activity,
     overseen_systems,
+    systems_of_interest,
 )
 from bot.services.console_kpis import indicators
 from workflows.durations import format_duration
 from workflows.inventory import responsible_people
-from workflows.model import Status
+from workflows.model import ApprovalRequest, Status
 
 STATUSES = tuple(status.value for status in Status)
 KPI_LIMIT = 5000
@@ -32,7 +33,7 @@ KPI_LIMIT = 5000
 class ConsolePages(ConsoleExports):
     async def index(self, request: web.Request) -> web.Response:
         viewer = self.viewer(request)
-        states = await self.reads.requests()
+        states = await self._requests(viewer)
         visible = [s for s in states if may_see_request(self.policy, viewer.person, s)]
         rows = [views.row(s, self.policy, viewer.person) for s in visible]
         head_seq, head_hash = await self.reads.head()
@@ -72,7 +73,7 @@ class ConsolePages(ConsoleExports):
         status = request.query.get("status") or None
         if status is not None and status not in STATUSES:
             raise web.HTTPBadRequest(text=f"status must be one of {', '.join(STATUSES)}")
-        states = await self.reads.requests(status)
+        states = await self._requests(viewer, status)
         rows = [
             views.row(s, self.policy, viewer.person)
             for s in states
@@ -220,7 +221,7 @@ class ConsolePages(ConsoleExports):
         viewer = self._signed_in(request)
         states = [
             s
-            for s in await self.reads.requests(limit=KPI_LIMIT)
+            for s in await self._requests(viewer, limit=KPI_LIMIT)
             if may_see_request(self.policy, viewer.person, s)
         ]
         shown = [
@@ -260,6 +261,13 @@ class ConsolePages(ConsoleExports):
             raise web.HTTPForbidden()
         head_seq, _ = await self.reads.head()
         return web.json_response({"mark": head_seq}, headers={"Cache-Control": "no-store"})
+
+    async def _requests(
+        self, viewer: Viewer, status: str | None = None, limit: int = 200
+    ) -> list[ApprovalRequest]:
+        """The newest requests where the viewer may see any, before each is judged."""
+        systems = systems_of_interest(self.policy, viewer.person)
+        return await self.reads.requests(status, limit, systems, viewer.person)
 
     def _signed_in(self, request: web.Request) -> Viewer:
         viewer = self.viewer(request)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
 from bot.audit.export import jsonl_line, read_rows
 from bot.audit.verify import verify_database
@@ -105,11 +105,23 @@ def _columns() -> list[Any]:
 class ConsoleReads:
     uow: UnitOfWork
 
-    async def requests(self, status: str | None = None, limit: int = 200) -> list[ApprovalRequest]:
-        """Requests newest first, optionally of one status."""
+    async def requests(
+        self,
+        status: str | None = None,
+        limit: int = 200,
+        systems: frozenset[str] | None = None,
+        requester: str | None = None,
+    ) -> list[ApprovalRequest]:
+        """Requests newest first, optionally of one status, of `systems` (None: all) or asked
+        by `requester`."""
         query = select(approval_requests.c.state).order_by(approval_requests.c.opened_at.desc())
         if status is not None:
             query = query.where(approval_requests.c.status == status)
+        if systems is not None:
+            among: ColumnElement[bool] = approval_requests.c.system.in_(sorted(systems))
+            if requester is not None:
+                among = or_(among, approval_requests.c.requester_person == requester)
+            query = query.where(among)
         async with self.uow.reading() as conn:
             rows = await conn.execute(query.limit(limit))
             return [ApprovalRequest.model_validate_json(raw) for raw in rows.scalars()]

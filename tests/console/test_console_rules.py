@@ -15,6 +15,7 @@ from bot.services.console_access import (
     may_see_request,
     may_see_system_activity,
     overseen_systems,
+    systems_of_interest,
 )
 from bot.settings import Settings
 from tests.console.site import POLICY_FILE, console_policy
@@ -129,3 +130,13 @@ def test_the_backup_sees_a_request_once_it_is_escalated_to_them() -> None:
     assert state is not None
     assert not may_see_request(policy, "cdao", state)
     assert may_see_request(policy, "cdao", state.model_copy(update={"escalated": True}))
+
+
+def test_lists_are_narrowed_to_the_systems_where_a_person_may_see_something() -> None:
+    assert systems_of_interest(POLICY, "lena") is None  # an auditor: everywhere
+    assert systems_of_interest(POLICY, "priya") == {"search"}
+    assert systems_of_interest(POLICY, "dan") == {"scoring"}
+    assert systems_of_interest(POLICY, None) == frozenset()
+    assert systems_of_interest(build_policy(), "cdao") == {
+        "credit-scoring", "support-bot", "doc-search",
+    }  # fmt: skip
