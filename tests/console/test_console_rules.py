@@ -134,9 +134,9 @@ def test_the_backup_sees_a_request_once_it_is_escalated_to_them() -> None:
 
 def test_lists_are_narrowed_to_the_systems_where_a_person_may_see_something() -> None:
     assert systems_of_interest(POLICY, "lena") is None  # an auditor: everywhere
-    assert systems_of_interest(POLICY, "priya") == {"search"}
-    assert systems_of_interest(POLICY, "dan") == {"scoring"}
+    assert systems_of_interest(POLICY, "priya") == frozenset({"search"})
+    assert systems_of_interest(POLICY, "dan") == frozenset({"scoring"})
     assert systems_of_interest(POLICY, None) == frozenset()
-    assert systems_of_interest(build_policy(), "cdao") == {
-        "credit-scoring", "support-bot", "doc-search",
-    }  # fmt: skip
+    assert systems_of_interest(build_policy(), "cdao") == frozenset(
+        {"credit-scoring", "support-bot", "doc-search"}
+    )
