@@ -289,7 +289,7 @@ async def test_serve_oidc_08_a_pipeline_asks_with_its_id_token_and_its_actor_can
 
 async def _actions_after(client: ApiClient, request_id: str, count: int) -> list[tuple[str, str]]:
     """The request's ledger entries (action, actor), once there are `count` of them."""
-    for _ in range(100):
+    for _ in range(300):
         events = await client.call("GET", f"/api/v1/requests/{request_id}/events")
         items = [(e["action"], e["actor"]) for e in events.json["items"]]
         if len(items) >= count:
