@@ -75,6 +75,13 @@ async def test_forms_without_the_sessions_csrf_token_are_refused_and_change_noth
             assert response.status == 403
         assert await harness.ledger() == []
         assert "Jae Kim" in await browser.get("/")  # still Jae: the switch was refused too
+        async with browser.client.get("/") as response:
+            policy = response.headers["Content-Security-Policy"]
+            assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+            assert response.headers["Cache-Control"] == "no-store"
+            cookie = response.cookies["signoff_console"]
+            assert cookie["httponly"] and cookie["samesite"] == "Lax"
+            assert not cookie["secure"]  # loopback, plain HTTP: a Secure cookie would be lost
 
 
 async def test_a_person_who_may_not_see_a_system_gets_404_for_its_request(
