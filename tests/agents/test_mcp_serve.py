@@ -201,6 +201,10 @@ async def test_a_rejection_reaches_the_agent_with_who_and_why(tmp_path: Path) ->
         mcp_session(world, world.token("support-agent")) as mcp,
     ):
         asked = told(await mcp.call_tool("request_approval", REFUND))
+        # There is no tool to approve with, whatever a model tries.
+        for name in ("approve", "approve_request", "decide", "update_policy"):
+            attempt = await mcp.call_tool(name, {"request_id": asked["request_id"]})
+            assert attempt.isError
         await reject(world, "U0MINA", asked["request_id"], "refunds over 30 EUR go through finance")
         decided = told(
             await mcp.call_tool("wait_for_decision", {"request_id": asked["request_id"]})
