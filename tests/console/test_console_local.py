@@ -252,3 +252,18 @@ async def test_an_auditor_takes_an_evidence_pack_whose_manifest_holds_its_files(
         assert taken.action == "exported" and taken.actor_person == "lena"
         assert taken.data["format"] == "evidence-pack"
         assert taken.data["manifest_sha256"] == hashlib.sha256(files["manifest.json"]).hexdigest()
+
+
+async def test_a_rejection_without_a_reason_is_refused_as_in_chat(engine: AsyncEngine) -> None:
+    async with console_site(engine) as (harness, browser):
+        await browser.act_as("priya")
+        request_id = await browser.open("1.0", "search:deploy")
+        await browser.act_as("kim")
+        refused = flash(await browser.answer(request_id, "reject", "   "))
+        assert refused is not None and refused[0] == "refused"
+        assert "reason" in refused[1].lower()
+        assert (await harness.state(request_id)).status.value == "pending"
+        done = flash(await browser.answer(request_id, "reject", "not before the audit"))
+        assert done is not None and done[0] == "ok"
+        state = await harness.state(request_id)
+        assert state.rejection is not None and state.rejection.comment == "not before the audit"
