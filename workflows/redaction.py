@@ -27,7 +27,8 @@ SECRET_NAME = re.compile(
 # `name=value` or `"name": "value"` in free text, with a secret's name.
 _NAMED_IN_TEXT = re.compile(
     r"(?P<name>[\w-]*" + SECRET_NAME.pattern + r"[\w-]*)(?P<sep>[\"']?\s*[:=]\s*[\"']?)"
-    r"(?P<value>[^\s\"',;}&]+)",
+    # An HTTP scheme word ("Bearer", "Basic", "token") is part of the secret it introduces.
+    r"(?P<value>(?:(?:bearer|basic|token)\s+)?[^\s\"',;}&]+)",
     re.IGNORECASE,
 )
 # Credentials recognisable by their shape alone.
@@ -41,7 +42,7 @@ _SHAPES = [
     re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),  # OpenAI-style API keys
     re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ids
     re.compile(r"\bwhsec_[A-Za-z0-9+/=]{8,}"),  # webhook signing secrets
-    re.compile(r"\bsgnf_[A-Za-z0-9_-]{8,}"),  # Signoff's own client tokens
+    re.compile(r"\bso_[0-9a-f]{16}_[A-Za-z0-9_-]{16,}"),  # Signoff's own client tokens
 ]
 # user:password@ in a URL keeps the user and loses the password.
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?P<at>@)", re.I)
@@ -50,10 +51,10 @@ _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?P
 def mask_text(text: str) -> str:
     """`text` with every recognisable secret replaced by `[masked]`."""
     text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK + m["at"], text)
-    text = _NAMED_IN_TEXT.sub(lambda m: m["name"] + m["sep"] + MASK, text)
+    # Shapes first: a whole credential goes before a name rule could take only its first word.
     for shape in _SHAPES:
         text = shape.sub(MASK, text)
-    return text
+    return _NAMED_IN_TEXT.sub(lambda m: m["name"] + m["sep"] + MASK, text)
 
 
 def mask(value: Any) -> Any:
