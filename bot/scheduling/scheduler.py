@@ -102,7 +102,6 @@ class SweepScheduler:
         if report.ticked or report.reviews_ticked or report.reviews_scheduled or report.failed:
             log.info("sweep: %s", report.summary())
 
-
     async def _anchor(self) -> None:
         # Every replica keeps its anchor-age metric fresh; the leader alone anchors.
         assert self.anchorer is not None
