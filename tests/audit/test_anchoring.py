@@ -26,6 +26,7 @@ from tests.audit.conftest import anchorer_for, openssl_ts_verify
 from tests.console.site import console_site
 from tests.harness import Harness
 from tests.slack_world import SlackWorld
+from tests.teams_world import GOV_CHANNEL, TeamsWorld
 from tests.tsa_standin import RunningTsa
 from workflows.ledger import AuditEvent
 from workflows.model import Actor, Verdict
@@ -217,3 +218,19 @@ async def test_the_console_overview_shows_the_newest_anchor_and_its_age(
         h.clock.advance(minutes=90)
         overview = await browser.get("/")
     assert f"at entry {made.seq}, 90m ago" in overview
+
+
+async def test_aud_07_the_governance_channel_in_teams_gets_the_anchor(
+    teams: TeamsWorld, tsa: RunningTsa
+) -> None:
+    h = teams.h
+    await teams.say("soo", "help")  # Signoff learns the tenant's service URL, as in use
+    anchorer = anchorer_for(h.runtime(), h.clock, tsa, every=1, channel="ai-governance")
+    await _append(h, 1)
+    made = await anchorer.run()
+    assert made is not None
+    await h.settle()
+    (posted,) = [c for c in teams.connector.posts(GOV_CHANNEL) if "anchored" in c.body["text"]]
+    text = posted.body["text"]
+    assert f"seq {made.seq}" in text and made.hash in text
+    assert made.anchors[0].token_sha256 in text
