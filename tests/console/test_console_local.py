@@ -267,3 +267,20 @@ async def test_a_rejection_without_a_reason_is_refused_as_in_chat(engine: AsyncE
         assert done is not None and done[0] == "ok"
         state = await harness.state(request_id)
         assert state.rejection is not None and state.rejection.comment == "not before the audit"
+
+
+async def test_the_requester_withdraws_a_request_and_no_one_else_may(engine: AsyncEngine) -> None:
+    async with console_site(engine) as (harness, browser):
+        await browser.act_as("jae")
+        request_id = await browser.open()
+        await browser.act_as("mina")
+        assert "Cancel this request" not in await browser.get(f"/requests/{request_id}")
+        refused = flash(
+            await browser.post(f"/requests/{request_id}/cancel", {"reason": "not mine"})
+        )
+        assert refused is not None and refused[0] == "refused"
+        await browser.act_as("jae")
+        assert "Cancel this request" in await browser.get(f"/requests/{request_id}")
+        page = await browser.post(f"/requests/{request_id}/cancel", {"reason": "wrong build"})
+        assert 'id="status">cancelled<' in page
+        assert (await harness.actions(request_id))[-2:] == ["denied", "cancelled"]
