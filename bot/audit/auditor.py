@@ -35,6 +35,8 @@ from workflows.ledger import GENESIS_HASH, LedgerEntry
 class Audit:
     chain: Verification
     anchors: AnchorCheck
+    # An export of a period: the seq whose link to the entry before it is taken on trust.
+    trusted_from: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -130,13 +132,17 @@ def audit_export(
     recorded: list[tuple[int, dict[str, Any]]] = []
     verifier: ChainVerifier | None = None
     first_seq = 1
+    trusted_from: int | None = None
     for entry in entries:
         if verifier is None:
             first_seq = entry.seq
             start = _archive_start(anchors, (entry.seq, entry.prev_hash), roots)
-            verifier = ChainVerifier(GENESIS_HASH if start is None else start[1])
+            first_link: str | None = GENESIS_HASH
             if start is not None:
-                hashes[start[0]] = start[1]
+                hashes[start[0]] = first_link = start[1]
+            elif entry.seq > 1:  # `--since`: no anchor vouches for the first link
+                first_link, trusted_from = None, entry.seq
+            verifier = ChainVerifier(first_link)
         if entry.seq in wanted:
             hashes[entry.seq] = entry.hash
         if entry.action == ANCHORED:
@@ -148,7 +154,7 @@ def audit_export(
     if not chain.ok:
         last = max([last, *hashes])
     check = check_anchors(anchors, hashes, last, roots, recorded, expect_head, first_seq)
-    return Audit(chain, check)
+    return Audit(chain, check, trusted_from)
 
 
 def report(audit: Audit, what: str, out: TextIO) -> int:
@@ -162,6 +168,12 @@ def report(audit: Audit, what: str, out: TextIO) -> int:
         )
     else:
         print(f"{what} BROKEN at seq {chain.first_bad_seq}: {chain.problem}", file=out)
+    if audit.trusted_from is not None:
+        print(
+            f"note: the entries start at seq {audit.trusted_from}; its link to the entry before "
+            "is taken on trust (export from the start, or from an anchored seq, to check it)",
+            file=out,
+        )
     check = audit.anchors
     findings: list[Finding] = check.findings
     if not findings and check.tokens == 0:

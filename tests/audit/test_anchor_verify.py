@@ -249,6 +249,13 @@ async def test_an_export_and_its_anchors_verify_without_the_database(
     assert "anchors FAILED at seq 16" in cut.getvalue()
     bad = _stdlib_check(script, tmp_path / "cut.jsonl", anchors)
     assert bad.returncode == 1 and "seq 21 was anchored but the ledger ends at seq 15" in bad.stdout
+    # An export of a period verifies from its first entry on, saying that link is trusted.
+    (tmp_path / "period.jsonl").write_text("".join(lines[12:27]))
+    period = io.StringIO()
+    assert (
+        await run_audit("", str(tmp_path / "period.jsonl"), str(anchors), roots, None, period) == 0
+    )
+    assert "entries start at seq 13" in period.getvalue() and "anchors OK" in period.getvalue()
 
 
 def _sha256(path: Path) -> str:
