@@ -39,6 +39,8 @@ class SlackStandIn:
         default_factory=lambda: defaultdict(deque)
     )
     _ts: int = 1_700_000_000
+    # The `ts` each posted message was given, by its call: updates advance the counter too.
+    _posted_ts: dict[int, str] = field(default_factory=dict)
     # Added to every Web API answer, to stand for the network and Slack's own time.
     delay: float = 0.0
     # Chance that a message post or update is answered 429 (Retry-After: 1) or 503 instead.
@@ -64,7 +66,7 @@ class SlackStandIn:
 
     def ts_of(self, card: Call) -> str:
         """The `ts` this stand-in gave a posted message."""
-        return f"{1_700_000_000 + self.called('chat.postMessage').index(card) + 1}.000100"
+        return self._posted_ts[id(card)]
 
     def press(self, user: str, card: Call, action: str, team: str = "T0ACME") -> dict[str, Any]:
         """The `block_actions` payload Slack sends when `user` of workspace `team` presses
@@ -137,8 +139,9 @@ class SlackStandIn:
             args = json.loads(raw or b"{}")
         else:
             args = dict(parse_qsl(raw.decode())) | dict(request.query)
+        call = Call(method, args, request.headers.get("Authorization"))
         if self.keep_calls:
-            self.calls.append(Call(method, args, request.headers.get("Authorization")))
+            self.calls.append(call)
         if self._scripted[method]:
             status, body, headers = self._scripted[method].popleft()
             return web.json_response(body, status=status, headers=headers)
@@ -152,7 +155,10 @@ class SlackStandIn:
         if method == "apps.connections.open":
             link = request.url.with_scheme("ws").with_path("/link").with_query(None)
             return web.json_response({"ok": True, "url": str(link)})
-        return web.json_response(self._answer(method, args))
+        answer = self._answer(method, args)
+        if method == "chat.postMessage" and self.keep_calls:
+            self._posted_ts[id(call)] = answer["ts"]
+        return web.json_response(answer)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method in ("chat.postMessage", "chat.update"):
