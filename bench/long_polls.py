@@ -154,6 +154,7 @@ class Plan:
     decide: int
     per_second: float
     profile: str | None
+    connect: float = 250
 
 
 async def main(plan: Plan) -> int:
@@ -182,8 +183,8 @@ async def main(plan: Plan) -> int:
         for n in range(plan.waiters):
             request_id = ids[n % plan.requests]
             tasks.append(asyncio.ensure_future(wait_for(http, served, request_id, seen)))
-            if n % 200 == 199:
-                await asyncio.sleep(0.05)  # within the server's listen backlog
+            if n % 50 == 49:  # in steps the server's listen backlog takes
+                await asyncio.sleep(max(0.0, started + n / plan.connect - time.perf_counter()))
         await until_idle(served.pid)
         settled = time.perf_counter() - started
         rss_held, held, hold_polls = rss_bytes(served.pid), seen.in_flight, seen.polls
@@ -258,7 +259,8 @@ def report(
 ) -> None:
     dialect = (plan.database or "sqlite").split(":", 1)[0].split("+")[0]
     print(
-        f"B7 long-polls on {dialect}: {plan.waiters:,} waiters on {plan.requests:,} requests, "
+        f"B7 long-polls on {dialect}: {plan.waiters:,} waiters on {plan.requests:,} requests "
+        f"(connecting at {plan.connect:g}/s), "
         f"{plan.decide:,} decided at {plan.per_second:g}/s by Slack clicks; one signoff serve"
     )
     per_waiter = (rss_held - rss_before) / max(held, 1)
@@ -289,6 +291,7 @@ def cli() -> int:
     parser.add_argument("--waiters", type=int, default=10_000)
     parser.add_argument("--decide", type=int, default=100, help="requests approved, in order")
     parser.add_argument("--decisions-per-second", type=float, default=2)
+    parser.add_argument("--connect-per-second", type=float, default=250, help="waiters' ramp")
     parser.add_argument("--profile", help="write a cProfile of `signoff serve` to this file")
     args = parser.parse_args()
     plan = Plan(
@@ -298,6 +301,7 @@ def cli() -> int:
         min(args.decide, args.requests),
         args.decisions_per_second,
         args.profile,
+        args.connect_per_second,
     )
     return asyncio.run(main(plan))
 
