@@ -77,6 +77,7 @@ def check_anchors(
         trusted.append(anchor)
     findings += _against_chain(trusted, hashes, last_seq, first_seq)
     findings += _recorded_still_stored(anchors, recorded)
+    findings += _stored_are_recorded(trusted, recorded, last_seq, first_seq)
     if expect_head is not None:
         findings += _expected(expect_head, hashes, last_seq)
     newest = max(trusted, key=lambda a: a.seq, default=None)
@@ -144,6 +145,30 @@ def _recorded_still_stored(
                     )
                 )
     return findings
+
+
+def _stored_are_recorded(
+    anchors: Sequence[Anchor],
+    recorded: Sequence[tuple[int, Mapping[str, Any]]],
+    last_seq: int,
+    first_seq: int,
+) -> list[Finding]:
+    """Each anchor is written with the entry that records it, later in the chain: an anchor
+    the chain holds but no entry records means the entries after it were cut away, back to
+    the newest anchor, where the anchors alone would see nothing missing."""
+    digests = {str(t.get("sha256")) for _, data in recorded for t in data.get("tokens", [])}
+    return [
+        Finding(
+            anchor.seq + 1,
+            f"no entry records the anchor over seq {anchor.seq} (stamped {anchor.stamped_at} "
+            f"by {anchor.tsa}), though its entry was written after it: entries after seq "
+            f"{anchor.seq} were removed from the end",
+        )
+        for anchor in anchors
+        if anchor.seq <= last_seq
+        and anchor.seq >= first_seq - 1
+        and anchor.token_sha256 not in digests
+    ]
 
 
 def _expected(expect: tuple[int, str], hashes: Mapping[int, str], last_seq: int) -> list[Finding]:

@@ -27,8 +27,9 @@ def entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def check_entries(lines: list[str]) -> tuple[str | None, dict[int, str], int]:
-    """(the first problem or None, each seq's hash, the last seq that holds)."""
+def check_entries(lines: list[str], recorded: set[str]) -> tuple[str | None, dict[int, str], int]:
+    """(the first problem or None, each seq's hash, the last seq that holds); the digests of
+    the tokens that `anchored` entries record are added to `recorded`."""
     hashes: dict[int, str] = {}
     prev: str | None = None
     expected: int | None = None
@@ -51,10 +52,15 @@ def check_entries(lines: list[str]) -> tuple[str | None, dict[int, str], int]:
         if entry_hash(entry) != stated:
             return f"seq {seq}: hash does not match the entry's contents", hashes, last
         hashes[seq], prev, expected, last = stated, stated, seq + 1, seq
+        if entry.get("action") == "anchored":
+            recorded.update(str(t.get("sha256")) for t in entry["data"].get("tokens", []))
     return None, hashes, last
 
 
-def check_anchors(lines: list[str], hashes: dict[int, str], last: int) -> list[str]:
+def check_anchors(
+    lines: list[str], hashes: dict[int, str], last: int, recorded: set[str]
+) -> list[str]:
+    first = min(hashes, default=1)
     problems = []
     for line in lines:
         if not line.strip():
@@ -65,6 +71,9 @@ def check_anchors(lines: list[str], hashes: dict[int, str], last: int) -> list[s
             problems.append(f"seq {seq} was anchored but the ledger ends at seq {last}")
         elif seq in hashes and hashes[seq] != anchored:
             problems.append(f"seq {seq}: the chain's hash is not the anchored {anchored}")
+        elif seq >= first and anchor.get("token_sha256") not in recorded:
+            # Each anchor is written with an entry after it that records its token.
+            problems.append(f"seq {seq}: no entry records this anchor (the tail was cut)")
     return problems
 
 
@@ -82,8 +91,9 @@ def main(argv: list[str]) -> int:
     except OSError as error:
         print(f"cannot read: {error}", file=sys.stderr)
         return 2
-    problem, hashes, last = check_entries(entries)
-    problems = ([problem] if problem else []) + check_anchors(anchors, hashes, last)
+    recorded: set[str] = set()
+    problem, hashes, last = check_entries(entries, recorded)
+    problems = ([problem] if problem else []) + check_anchors(anchors, hashes, last, recorded)
     for found in problems:
         print(f"BROKEN: {found}")
     if problems:

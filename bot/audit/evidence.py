@@ -53,14 +53,17 @@ Entries after the newest anchor are vouched for by nothing outside the database 
 """
 
 
-async def write_anchor_evidence(database_url: str, directory: Path) -> int:
-    """Write the anchors, tokens, README and check script into `directory`; how many anchors."""
+async def stored_anchors(database_url: str) -> list[Anchor]:
     engine = create_engine(database_url, reader=True)
     try:
         async with engine.connect() as conn:
-            anchors = await all_anchors(conn)
+            return await all_anchors(conn)
     finally:
         await engine.dispose()
+
+
+async def write_anchor_evidence(directory: Path, anchors: list[Anchor]) -> int:
+    """Write the anchors, tokens, README and check script into `directory`; how many anchors."""
     await asyncio.to_thread(_write, directory, anchors)
     return len(anchors)
 
@@ -150,13 +153,16 @@ async def run_recorded_export(
     export recorded in the ledger it exported."""
     from bot.audit.export import run_export
 
+    # Read first: an anchor commits with the entry recording it, so every anchor read now has
+    # that entry in the export, even when a round lands while the entries are written.
+    stored = await stored_anchors(database_url) if anchors_dir is not None else []
     digesting = Digesting(out)
     code = await run_export(database_url, fmt, since, cast(TextIO, digesting))
     if code != 0:
         return code
     anchors = None
     if anchors_dir is not None:
-        anchors = await write_anchor_evidence(database_url, anchors_dir)
+        anchors = await write_anchor_evidence(anchors_dir, stored)
         print(f"wrote {anchors} anchors and the auditor's README to {anchors_dir}", file=sys.stderr)
     details = {
         "format": fmt,

@@ -112,6 +112,17 @@ async def test_aud_04_a_cut_tail_passes_the_chain_and_fails_the_anchors(
     assert seq == 16 and "seq 21 was anchored" in problem and "removed from the end" in problem
 
 
+async def test_aud_04_a_tail_cut_back_to_the_newest_anchor_is_named_too(
+    anchored: Anchored,
+) -> None:
+    """Every anchor still matches; the entry recording the newest one went with the tail."""
+    async with anchored.engine.begin() as conn:
+        await cut_tail(conn, 21)
+    assert (await verify_database(anchored.engine)).ok
+    ((seq, problem),) = _named(await anchored.audit())
+    assert seq == 22 and "no entry records the anchor over seq 21" in problem
+
+
 async def test_aud_05_a_rewritten_rehashed_chain_fails_at_the_first_anchor_after_it(
     anchored: Anchored,
 ) -> None:
@@ -249,6 +260,13 @@ async def test_an_export_and_its_anchors_verify_without_the_database(
     assert "anchors FAILED at seq 16" in cut.getvalue()
     bad = _stdlib_check(script, tmp_path / "cut.jsonl", anchors)
     assert bad.returncode == 1 and "seq 21 was anchored but the ledger ends at seq 15" in bad.stdout
+    # Cut back to the newest anchor itself: the entry recording it is what is missing.
+    (tmp_path / "to21.jsonl").write_text("".join(lines[:21]))
+    to21 = io.StringIO()
+    assert await run_audit("", str(tmp_path / "to21.jsonl"), str(anchors), roots, None, to21) == 1
+    assert "anchors FAILED at seq 22: no entry records the anchor over seq 21" in to21.getvalue()
+    script_to21 = _stdlib_check(script, tmp_path / "to21.jsonl", anchors)
+    assert script_to21.returncode == 1 and "seq 21: no entry records" in script_to21.stdout
     # An export of a period verifies from its first entry on, saying that link is trusted.
     (tmp_path / "period.jsonl").write_text("".join(lines[12:27]))
     period = io.StringIO()
