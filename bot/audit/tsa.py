@@ -69,7 +69,8 @@ def load_roots(path: Path | str) -> list[x509.Certificate]:
         roots = []
     if not roots:
         raise ValueError(f"the TSA roots file {path} holds no PEM certificate")
-    return roots
+    # The verifier refuses a root given twice; a bundle may well repeat one.
+    return list(dict.fromkeys(roots))
 
 
 def _verifier(roots: list[x509.Certificate], builder: VerifierBuilder | None = None) -> Verifier:

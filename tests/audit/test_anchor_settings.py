@@ -37,6 +37,7 @@ def test_the_settings_make_the_job(tmp_path: Path) -> None:
         signoff_anchor_channel="ai-governance",
         signoff_anchor_copy=tmp_path,
     )
+    roots.write_text(roots.read_text() * 2)  # a bundle that repeats its root
     config = anchor_config(settings)
     assert config is not None and len(config.roots) == 1
     assert config.tsa_urls == ("https://a.example/tsa", "https://b.example/")
