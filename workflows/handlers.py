@@ -75,12 +75,16 @@ def approve(ctx: Context) -> Step:
         return Step.unchanged(
             state, Outcome(True, "already-voted", f"You already approved this ({tally(state)}).")
         )
-    new = state.model_copy(update={"approvals": (*state.approvals, _vote(ctx))})
+    vote = _vote(ctx)
+    new = state.model_copy(update={"approvals": (*state.approvals, vote)})
+    # An approver's words are part of the record an auditor reads, as a rejection's reason is.
+    said = {"comment": vote.comment} if vote.comment else {}
     if len(new.approvals) >= new.quorum:
         new = new.model_copy(update={"status": Status.APPROVED, "decided_at": ctx.now})
-        event = request_event(ctx, "approved", approvers=list(new.approvers()), tally=tally(new))
+        approvers = list(new.approvers())
+        event = request_event(ctx, "approved", approvers=approvers, tally=tally(new), **said)
         return _finish(ctx, new, event, "approved")
-    event = request_event(ctx, "voted", verdict="approve", tally=tally(new))
+    event = request_event(ctx, "voted", verdict="approve", tally=tally(new), **said)
     return Step(
         new,
         (RefreshCards(request_id=new.id),),

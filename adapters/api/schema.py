@@ -91,6 +91,7 @@ class PersonAt(_View):
     person: str
     platform: str
     at: datetime
+    comment: str | None = Field(default=None, description="what the approver wrote, if anything")
 
 
 class Quorum(_View):

@@ -13,6 +13,8 @@ from workflows.model import Actor, Verdict
 
 PLATFORM = "web"
 LIMIT = 2000  # the longest reason or comment kept, as API v1 allows
+# The fields of the ask form that come back filled in when the machine refuses it.
+REFILLED = ("target", "version", "environment", "reason")
 
 
 class FormError(ValueError):

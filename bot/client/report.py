@@ -37,7 +37,7 @@ def asked(view: View, system: View | None, base_url: str) -> list[str]:
         lines.append(f"Frozen by incident {view['frozen_by']} until it closes.")
     expires = view.get("deadlines", {}).get("expires_at")
     if expires:
-        lines.append(f"Expires closed at {expires} unless decided.")
+        lines.append(f"Unless decided, it expires at {expires} and the gate stays closed.")
     lines.append(f"Follow it at {console_link(view, base_url)}")
     return lines
 
@@ -47,7 +47,7 @@ def changes(old: View | None, new: View) -> list[str]:
     before = old or {"quorum": {"approvals": []}, "consultation": {"answered": [], "concerns": []}}
     seen = {(a["person"], a["platform"]) for a in before["quorum"]["approvals"]}
     lines = [
-        f"Approved by {a['person']} ({a['platform']}) at {a['at']}"
+        f"Approved by {a['person']} ({a['platform']}) at {a['at']}{_said(a)}"
         for a in new["quorum"]["approvals"]
         if (a["person"], a["platform"]) not in seen
     ]
@@ -59,6 +59,11 @@ def changes(old: View | None, new: View) -> list[str]:
     return lines
 
 
+def _said(vote: View) -> str:
+    """`: "their words"` when the approver wrote something, for the line naming them."""
+    return f': "{vote["comment"]}"' if vote.get("comment") else ""
+
+
 def approvers(view: View) -> list[str]:
     return list(dict.fromkeys(a["person"] for a in view["quorum"]["approvals"]))
 
@@ -67,7 +72,13 @@ def decision(view: View) -> str:
     """The outcome in one sentence, naming who decided and why."""
     status = view["status"]
     if status == "approved":
-        return f"Approved by {', '.join(approvers(view))}: {subject(view)}."
+        said = [
+            f"{a['person']}: {a['comment']}"
+            for a in view["quorum"]["approvals"]
+            if a.get("comment")
+        ]
+        why = f" ({'; '.join(said)})" if said else ""
+        return f"Approved by {', '.join(approvers(view))}: {subject(view)}.{why}"
     if status == "rejected":
         rejection = view.get("rejection") or {}
         reason = rejection.get("reason") or "no reason given"
@@ -90,7 +101,10 @@ def summary(view: View, base_url: str, artifact_note: str | None) -> str:
     rows = [("Request", f"[{_cell(view['id'])}]({console_link(view, base_url)})")]
     rows.append(("Status", f"**{view['status']}**"))
     if view["quorum"]["approvals"]:
-        votes = (f"{a['person']} ({a['platform']}, {a['at']})" for a in view["quorum"]["approvals"])
+        votes = (
+            f"{a['person']} ({a['platform']}, {a['at']}){_said(a)}"
+            for a in view["quorum"]["approvals"]
+        )
         rows.append(("Approved by", _cell(", ".join(votes))))
     if view.get("rejection"):
         rejection = view["rejection"]

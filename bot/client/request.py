@@ -159,7 +159,10 @@ def finish(view: View, args: argparse.Namespace, say: Say) -> int:
     if args.json:
         print(json.dumps(view, indent=2), flush=True)
     if view["status"] not in EXIT:
-        say("Still pending at --timeout; run this step again to go on waiting.")
+        if getattr(args, "wait", False):
+            say("Still pending at --timeout; run this step again to go on waiting.")
+        else:
+            say(f"Still pending; `signoff status {view['id']} --wait` waits for the decision.")
         return PENDING
     return EXIT[view["status"]] or (0 if matches else EXIT["rejected"])
 

@@ -70,7 +70,8 @@ def request_view(
         quorum=Quorum(
             needed=state.quorum,
             approvals=[
-                PersonAt(person=v.person, platform=v.platform, at=v.at) for v in state.approvals
+                PersonAt(person=v.person, platform=v.platform, at=v.at, comment=v.comment)
+                for v in state.approvals
             ],
         ),
         consultation=Consultation(

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from adapters.console import views
+from adapters.console import forms, views
 from bot.platforms.console import Viewer
 from bot.platforms.console_exports import ConsoleExports, period
 from bot.services.console_access import (
@@ -104,8 +104,12 @@ class ConsolePages(ConsoleExports):
             ),
             key=lambda target: not target[2],
         )
+        filled = {key: request.query.get(key, "") for key in forms.REFILLED}
         return await self.page(
-            request, viewer, "new_request.html", {"title": "Ask for approval", "targets": targets}
+            request,
+            viewer,
+            "new_request.html",
+            {"title": "Ask for approval", "targets": targets, "filled": filled},
         )
 
     async def request_page(self, request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -59,8 +60,11 @@ class ConsoleActions(ConsoleBase):
                 f"/requests/{command.request_id}",
                 replace(viewer.session, flash=outcome.message, flash_ok=True),
             )
+        # Back to the form as it was filled, so what is sent next is what the person chose.
+        kept = {key: form[key] for key in forms.REFILLED if form.get(key)}
         return self.redirect(
-            "/requests/new", replace(viewer.session, flash=outcome.message, flash_ok=outcome.ok)
+            "/requests/new" + (f"?{urlencode(kept)}" if kept else ""),
+            replace(viewer.session, flash=outcome.message, flash_ok=outcome.ok),
         )
 
     async def answer(self, request: web.Request) -> web.Response:

@@ -185,9 +185,12 @@ class Standin:
             self._changed.notify_all()
         return held.view
 
-    async def approve(self, request_id: str, person: str, platform: str = "slack") -> None:
+    async def approve(
+        self, request_id: str, person: str, platform: str = "slack", comment: str | None = None
+    ) -> None:
         view = self.requests[request_id].view
-        approvals = [*view.quorum.approvals, PersonAt(person=person, platform=platform, at=_now())]
+        vote = PersonAt(person=person, platform=platform, at=_now(), comment=comment)
+        approvals = [*view.quorum.approvals, vote]
         quorum = Quorum(needed=view.quorum.needed, approvals=approvals)
         done = len(approvals) >= view.quorum.needed
         await self.change(

@@ -25,13 +25,16 @@ async def test_an_approved_request_exits_0_naming_its_approvers(api: Served) -> 
     await until(lambda: api.standin.requests, "the request opened")
     request = api.standin.only()
     await api.standin.approve(request.id, "mina", "slack")
-    await api.standin.approve(request.id, "cdao", "teams")
+    await api.standin.approve(request.id, "cdao", "teams", comment="bias audit signed")
     outcome = await finish(client)
     assert outcome.code == 0, outcome
     assert f"Opened request {request.id}: deploy credit-scoring 1.4.2 to production" in outcome.out
     assert "Approved by mina (slack)" in outcome.out
-    assert "Approved by cdao (teams)" in outcome.out
-    assert "Approved by mina, cdao: deploy credit-scoring 1.4.2 to production." in outcome.out
+    assert "Approved by cdao (teams)" in outcome.out and ': "bias audit signed"' in outcome.out
+    assert (
+        "Approved by mina, cdao: deploy credit-scoring 1.4.2 to production. "
+        "(cdao: bias audit signed)" in outcome.out
+    )
 
 
 async def test_a_rejected_request_exits_1_with_the_reason(api: Served) -> None:
@@ -100,6 +103,8 @@ async def test_without_wait_a_pending_request_exits_5_not_0(api: Served) -> None
     outcome = await run(*_args(api), env=_env())
     assert outcome.code == 5, outcome
     assert api.standin.only().status == "pending"
+    assert f"signoff status {api.standin.only().id} --wait" in outcome.out
+    assert "--timeout" not in outcome.out  # none was given: no advice about it
 
 
 @pytest.mark.parametrize(

@@ -284,3 +284,33 @@ async def test_the_requester_withdraws_a_request_and_no_one_else_may(engine: Asy
         page = await browser.post(f"/requests/{request_id}/cancel", {"reason": "wrong build"})
         assert 'id="status">cancelled<' in page
         assert (await harness.actions(request_id))[-2:] == ["denied", "cancelled"]
+
+
+async def test_a_refused_ask_comes_back_with_what_was_chosen_and_typed(
+    engine: AsyncEngine,
+) -> None:
+    async with console_site(engine) as (harness, browser):
+        await browser.act_as("jae")
+        fields = {"target": "scoring:deploy", "version": "", "environment": "staging"}
+        page = await browser.post("/requests", {**fields, "reason": "keep <this> text"})
+        refused = flash(page)
+        assert refused is not None and refused[0] == "refused", refused
+        assert '<option value="scoring:deploy" selected>' in page
+        assert 'name="environment" maxlength="100" autocomplete="off" value="staging"' in page
+        assert ">keep &lt;this&gt; text</textarea>" in page  # refilled, and still escaped
+        assert "requested" not in [e.action for e in await harness.ledger()]
+
+
+async def test_an_approvers_words_show_on_the_request_and_in_its_timeline(
+    engine: AsyncEngine,
+) -> None:
+    async with console_site(engine) as (harness, browser):
+        await browser.act_as("jae")
+        request_id = await browser.open()
+        await browser.act_as("dan")
+        await browser.answer(request_id, "no-objection")
+        await browser.act_as("mina")
+        page = await browser.answer(request_id, "approve", "model card reviewed")
+        assert page.count("model card reviewed") == 2  # the approvals table and the timeline
+        voted = [e for e in await harness.ledger() if e.action == "voted"]
+        assert voted[-1].data["comment"] == "model card reviewed"

@@ -35,6 +35,19 @@ async def test_an_approval_entry_carries_every_field(engine: AsyncEngine) -> Non
     assert format_time(h.clock.now).endswith("Z") and "." in requested.at
 
 
+async def test_an_approvers_words_are_in_the_ledger_as_a_rejections_reason_is(
+    engine: AsyncEngine,
+) -> None:
+    h = Harness(engine)
+    rid = await h.open("soo", system="credit-scoring")
+    await h.answer(rid, "dan", verdict="no-objection")  # consulted first
+    await h.answer(rid, "mina", comment="model card reviewed")
+    await h.answer(rid, "jae", comment="ok to ship")
+    *_, voted, approved = await h.ledger()
+    assert (voted.action, voted.data["comment"]) == ("voted", "model card reviewed")
+    assert (approved.action, approved.data["comment"]) == ("approved", "ok to ship")
+
+
 async def test_a_failed_ledger_write_leaves_no_decision_behind(engine: AsyncEngine) -> None:
     h = Harness(engine)
     rid = await h.open("soo", system="doc-search")
