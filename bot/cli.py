@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,13 @@ AGENT_COMMANDS = {"mcp": "a stdio MCP server with which AI agents ask for approv
 
 # How long `signoff sweep` waits for messages held back by pacing or a Retry-After.
 SWEEP_PATIENCE = timedelta(seconds=60)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("signoff")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Configuration comes from the environment: DATABASE_URL, SIGNOFF_POLICY, HOST, "
         "PORT, LOG_LEVEL, LOG_FORMAT and the Slack and Teams credentials (see the README).",
     )
+    parser.add_argument("--version", action="version", version=f"signoff {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the HTTP server (health, metrics, platforms)")

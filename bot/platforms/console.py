@@ -167,6 +167,7 @@ class ConsoleBase:
             "flash_ok": viewer.session.flash_ok,
             "zone": policy.timezone,
             "path": request.path_qs,
+            "here": request.path,
             "submission": secrets.token_urlsafe(16),
             # The ledger's head as this page was drawn: the live refresh compares with it.
             "mark": (await self.reads.head())[0] if viewer.person else None,

@@ -314,3 +314,16 @@ async def test_an_approvers_words_show_on_the_request_and_in_its_timeline(
         assert page.count("model card reviewed") == 2  # the approvals table and the timeline
         voted = [e for e in await harness.ledger() if e.action == "voted"]
         assert voted[-1].data["comment"] == "model card reviewed"
+
+
+async def test_the_menu_marks_the_page_you_are_on_and_the_icon_is_served(
+    engine: AsyncEngine,
+) -> None:
+    async with console_site(engine) as (_, browser):
+        await browser.act_as("jae")
+        page = await browser.get("/requests?status=pending")
+        assert '<a href="/requests" aria-current="page">' in page
+        assert page.count('aria-current="page"') == 1
+        assert "<title>Signoff</title>" in await browser.get("/")
+        icon = await browser.get("/console/static/favicon.svg")
+        assert icon.startswith("<svg")
