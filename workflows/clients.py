@@ -69,10 +69,6 @@ def environment_allowed(allowed: tuple[str, ...], environment: str | None) -> bo
     return not allowed or environment in allowed
 
 
-def callback_allowed(prefixes: tuple[str, ...], url: str) -> bool:
-    return any(url.startswith(prefix) for prefix in prefixes)
-
-
 class _Logins(Protocol):
     @property
     def github(self) -> str | None: ...
