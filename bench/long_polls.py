@@ -31,17 +31,20 @@ from urllib.parse import urlencode
 import aiohttp
 
 from adapters.slack.signing import sign
-from bench.api_open import CARDS_PER_OPEN as CARDS
-from bench.api_open import (
+from bench.api_serve import CARDS_PER_OPEN as CARDS
+from bench.api_serve import (
     SLACK_SECRET,
     Served,
     cpu_seconds,
     open_body,
+    percentile,
     raise_open_files,
     rss_bytes,
     signoff_serve,
     until_cards,
+    until_idle,
 )
+from bench.held import measure_floor
 from bench.local import stop_recording
 
 WAIT = 30
@@ -57,11 +60,6 @@ class Waiters:
     polls: int = 0
     in_flight: int = 0
     errors: dict[str, int] = field(default_factory=dict)
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
 async def open_requests(http: aiohttp.ClientSession, served: Served, count: int) -> list[str]:
@@ -116,21 +114,6 @@ async def wait_for(
         seen.errors[key] = seen.errors.get(key, 0) + 1
     finally:
         seen.in_flight -= 1
-
-
-async def until_idle(pid: int, quiet: float = 2.0, limit: float = 120) -> float:
-    """Wait until server `pid` has used almost no CPU for `quiet` seconds; the time it took."""
-    started = time.perf_counter()
-    still = 0.0
-    last = cpu_seconds(pid)
-    while time.perf_counter() - started < limit:
-        await asyncio.sleep(0.25)
-        now = cpu_seconds(pid)
-        still = still + 0.25 if now - last <= 0.02 else 0.0
-        last = now
-        if still >= quiet:
-            break
-    return time.perf_counter() - started
 
 
 def click(served: Served, card: object, request_id: str) -> tuple[bytes, dict[str, str]]:
@@ -223,7 +206,16 @@ async def main(plan: Plan) -> int:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    print("the same waiters on a bare aiohttp process (the floor)", file=sys.stderr)
+    floor = await measure_floor(
+        plan.waiters, plan.requests, plan.decide, plan.connect, plan.per_second
+    )
     report(plan, seen, expected, rss_before, rss_held, held, settled, hold_cpu, hold_polls)
+    print(
+        f"  floor, bare aiohttp holding {floor.held:,} with no database: "
+        f"{floor.bytes_per_held / 1024:.1f} KB per waiter, release to answer p50 "
+        f"{floor.p50_ms:.1f} ms, p99 {floor.p99_ms:.1f} ms"
+    )
     print(
         f"  clicks: {dict(sorted(click_statuses.items()))}, p50 "
         f"{percentile(click_latencies, 0.5):.1f} ms, p99 {percentile(click_latencies, 0.99):.1f} ms"
