@@ -17,32 +17,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-from aiohttp import web
 from microsoft_agents.activity import AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
-from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 
-from adapters.teams.connections import OneConnection
-from adapters.teams.keys import KeySet
-from adapters.teams.route import teams_route
-from adapters.teams.token_check import TokenCheck
-from bench.load import drive, print_runs, print_throughput, until_delivered
+from bench import apart
+from bench.load import drive, print_runs
 from bench.local import database_with_schema, serve_locally, stop_recording
-from bot.platforms.teams import TeamsConfig, add_teams_messages, teams_port
-from bot.policy.source import PolicyHolder
-from bot.runtime import build_runtime
-from bot.server import create_app, settle_heap
-from bot.settings import Settings
 from tests.teams_standin import APP_ID, TENANT, BotConnector, KeyServer, Tokens
-from tests.teams_world import LocalTokens
 
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.yaml"
 MINA = "6f1c2a9b-3d4e-4f50-8a61-b7c8d9e0f1a2"  # her `teams:` id in the example policy
@@ -80,9 +66,12 @@ def invoke(service_url: str, card: Any) -> bytes:
     ).encode()  # fmt: skip
 
 
-async def main(database: str | None, requests: int, concurrency: int) -> int:
-    # Tomas has no Teams id in the example policy, so his copies are dead-lettered by design.
-    logging.getLogger("signoff.outbox").setLevel(logging.CRITICAL)
+async def main(
+    database: str | None, requests: int, concurrency: int, rates: list[int], profile: str | None
+) -> int:
+    """Signoff in a process of its own (`bench.click_server`), the generator, the key server
+    and the Bot Connector stand-in here: the baseline, Signoff at `concurrency`, then Signoff
+    at each fixed rate."""
     url = await database_with_schema(database)
     keys, connector = KeyServer(), BotConnector()
     connector.emails = {"29:jae": "jae@acme.example"}  # Jae is found by email, as in the policy
@@ -90,66 +79,62 @@ async def main(database: str | None, requests: int, concurrency: int) -> int:
     keys_runner, keys.base_url = await serve_locally(keys.app())
     connector_runner, connector_url = await serve_locally(connector.app())
     service_url = connector_url + "/"
-    config = TeamsConfig(APP_ID, TENANT, f"{keys.base_url}/openid", LocalTokens())
-    policies = PolicyHolder(EXAMPLE_POLICY)
-
-    def clock() -> datetime:
-        return datetime.now(UTC)
-
-    runtime = await build_runtime(
-        # One person opens every request of the run, past the hourly limit of one person.
-        Settings(database_url=url, signoff_pace_seconds=0, signoff_requests_per_hour=10_000),
-        policies,
-        clock=clock,
-        port_factories={"teams": teams_port(config, clock, lambda: policies.current.policy)},
-    )
-    check = TokenCheck(KeySet(config.metadata_url), APP_ID, {TENANT})
-    bare = CloudAdapter(connection_manager=OneConnection(config.tokens))
-
-    def mount(app: web.Application, _: Any) -> None:
-        add_teams_messages(app, config, runtime, clock)
-        app.router.add_post("/bare/messages", teams_route(check, bare, BareHandler(), _ignore))
-
-    runner, base = await serve_locally(create_app(runtime, (mount,)))
-    settle_heap()  # as `serve` does once it has started
+    server = await apart.start("teams", url, keys.base_url, profile)
     token = Tokens(keys).make(service_url)
 
     def bearer(_: bytes) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     try:
-        print(f"opening {2 * requests:,} requests and posting their cards", file=sys.stderr)
-        async with aiohttp.ClientSession() as http:
-            for n in range(2 * requests):
-                body = json.dumps(_message(service_url, f"deploy doc-search 1.{n}", n)).encode()
-                async with http.post(f"{base}/api/messages", data=body, headers=bearer(body)) as r:
-                    assert r.status in (200, 201, 202), await r.text()
-        await until_delivered(runtime.relay)
-
-        cards = connector.cards(f"a:chat-{MINA}")
-        bodies = [invoke(service_url, card) for card in cards]
-        first, second = bodies[:requests], bodies[requests:]
+        runs = 1 + len(rates)
+        print(f"opening {runs * requests:,} requests and posting their cards", file=sys.stderr)
+        opening = [
+            json.dumps(_message(service_url, f"deploy doc-search 1.{n}", n)).encode()
+            for n in range(runs * requests)
+        ]
+        opened = await drive("open", f"{server.base}/api/messages", opening, bearer, concurrency)
+        assert set(opened.statuses) <= {200, 201, 202}, opened.statuses
+        await server.until_delivered()
+        bodies = [invoke(service_url, card) for card in connector.cards(f"a:chat-{MINA}")]
+        batches = [bodies[n * requests : (n + 1) * requests] for n in range(runs)]
         stop_recording(connector)
         print("clicking", file=sys.stderr)
-        baseline = await drive("baseline: SDK, fixed card", f"{base}/bare/messages", first,
-                               bearer, concurrency)  # fmt: skip
-        ours = await drive(f"Signoff, concurrency {concurrency}", f"{base}/api/messages", first,
-                           bearer, concurrency,
-                           settle=lambda: until_delivered(runtime.relay))  # fmt: skip
-        steady = await drive("Signoff, fixed 50 clicks/s", f"{base}/api/messages", second,
-                             bearer, concurrency, per_second=50,
-                             settle=lambda: until_delivered(runtime.relay))  # fmt: skip
+        baseline = await apart.drive_apart(
+            server, "baseline: SDK, fixed card", "/bare/messages", batches[0], bearer, concurrency
+        )
+        if profile:
+            await server.profile("start")
+        name = f"Signoff, concurrency {concurrency}"
+        ours = await apart.drive_apart(
+            server, name, "/api/messages", batches[0], bearer, concurrency
+        )
+        if profile:
+            await server.profile("stop")
+        steady = [
+            await apart.drive_apart(
+                server,
+                f"Signoff, fixed {rate} clicks/s",
+                "/api/messages",
+                batch,
+                bearer,
+                concurrency,
+                per_second=rate,
+            )
+            for rate, batch in zip(rates, batches[1:], strict=True)
+        ]
     finally:
-        await runner.cleanup()
+        await server.stop()
         await connector_runner.cleanup()
         await keys_runner.cleanup()
     dialect = url.split(":", 1)[0]
     print_runs(
-        f"B5 Teams click path on {dialect}: {requests:,} approvals per run, loopback HTTP",
-        [baseline, ours, steady],
+        f"B5 Teams click path on {dialect}: {requests:,} approvals per run, loopback HTTP, "
+        "Signoff in its own process (CPU is that process's)",
+        [baseline, ours, *steady],
     )
-    print_throughput(baseline, ours)
-    print(f"  p99 at 50 clicks/s: {steady.percentile(0.99):.1f} ms")
+    apart.print_ratio(baseline, ours)
+    for rate, run in zip(rates, steady, strict=True):
+        print(f"  p99 at {rate} clicks/s: {run.percentile(0.99):.1f} ms")
     return 0
 
 
@@ -168,7 +153,7 @@ def _message(service_url: str, text: str, n: int) -> dict[str, Any]:
     }
 
 
-_ignore: Callable[[int, str], None] = lambda status, kind: None  # noqa: E731
+ignore_refusal: Callable[[int, str], None] = lambda status, kind: None  # noqa: E731
 
 
 def cli() -> int:
@@ -176,8 +161,18 @@ def cli() -> int:
     parser.add_argument("--database", help="SQLAlchemy URL (default: a new SQLite file)")
     parser.add_argument("--requests", type=int, default=500, help="approvals per run")
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument(
+        "--rates",
+        type=int,
+        nargs="*",
+        default=[50, 100],
+        help="fixed rates (clicks per second) to run at, after the saturated run",
+    )
+    parser.add_argument("--profile", help="write a cProfile (pstats) of the saturated run here")
     args = parser.parse_args()
-    return asyncio.run(main(args.database, args.requests, args.concurrency))
+    return asyncio.run(
+        main(args.database, args.requests, args.concurrency, args.rates, args.profile)
+    )
 
 
 if __name__ == "__main__":
