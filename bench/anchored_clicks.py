@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aiohttp import web
+
 from bench.clicks import measure
 from bench.ledger import fill
 from bench.load import print_runs
-from bench.local import database_with_schema, serve_locally
+from bench.local import database_with_schema
 from bot.audit.auditor import audit_database
 from bot.audit.tsa import load_roots
 from bot.scheduling.anchoring import AnchorConfig
@@ -38,9 +41,16 @@ from tests.tsa_standin import TsaStandIn
 async def main(
     a: str | None, b: str | None, entries: int, requests: int, every: int, seconds: float
 ) -> int:
-    standin = TsaStandIn(Path(tempfile.mkdtemp()) / "tsa")
-    tsa_runner, tsa_url = await serve_locally(standin.app())
-    roots = load_roots(standin.roots)
+    # The authority runs in a process of its own, as a real one would: its OpenSSL signing
+    # must not be counted as Signoff's time.
+    directory = Path(tempfile.mkdtemp()) / "tsa"
+    port = _free_port()
+    tsa = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.anchored_clicks", "--serve-tsa", str(directory), str(port)
+    )
+    tsa_url = f"http://127.0.0.1:{port}"
+    await _until_listening(port)
+    roots = load_roots(directory / "root.pem")
     config = AnchorConfig((tsa_url + "/",), roots, every=every, seconds=seconds)
     mounts = (scheduler_mount(3600, lambda: datetime.now(UTC), config),)
     try:
@@ -52,7 +62,8 @@ async def main(
         _, busy_empty, steady_empty = await measure(empty, requests, 10, mounts)
         _, busy_full, steady_full = await measure(full, requests, 10, mounts)
     finally:
-        await tsa_runner.cleanup()
+        tsa.terminate()
+        await tsa.wait()
     long = f"{entries:,} entries"
     print_runs(
         f"B3 click latency, anchoring every {every} entries, on {empty.split(':', 1)[0]}",
@@ -77,11 +88,37 @@ async def main(
             await engine.dispose()
         verdict = "verify --anchors OK" if audit.ok else f"FAILED {audit.anchors.findings}"
         print(f"  {name} ledger: {audit.anchors.tokens} anchors, {verdict}")
-    print(f"  the authority answered {standin.answered} requests")
+    return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _until_listening(port: int) -> None:
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise SystemExit("the time-stamping authority did not start")
+
+
+def serve_tsa(directory: str, port: str) -> int:
+    async def app() -> web.Application:
+        return TsaStandIn(Path(directory)).app()
+
+    web.run_app(app(), host="127.0.0.1", port=int(port), print=None)
     return 0
 
 
 def cli() -> int:
+    if sys.argv[1:2] == ["--serve-tsa"]:
+        return serve_tsa(*sys.argv[2:4])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-a", help="empty-ledger database (default: new SQLite)")
     parser.add_argument("--database-b", help="long-ledger database (default: new SQLite)")
