@@ -40,6 +40,7 @@ from bench.api_serve import (
     open_body,
     raise_open_files,
     signoff_serve,
+    stop,
     until_cards,
     until_healthy,
 )
@@ -80,8 +81,7 @@ async def bare_server() -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]
         await until_healthy(f"http://127.0.0.1:{port}")
         yield process, f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
+        await stop(process)
 
 
 async def timed(

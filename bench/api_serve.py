@@ -214,9 +214,21 @@ async def signoff_serve(
         await until_healthy(served.base)
         yield served
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 60)
+        await stop(process)
         await slack_runner.cleanup()
+
+
+async def stop(process: asyncio.subprocess.Process, grace: float = 15) -> None:
+    """SIGTERM, and SIGKILL after `grace` seconds: a server still draining thousands of
+    long-polls must not hold up the figures."""
+    if process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), grace)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 async def until_cards(served: Served, count: int, seconds: float = 600) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from bench.api_serve import free_port, percentile, rss_bytes, until_healthy, until_idle
+from bench.api_serve import free_port, percentile, rss_bytes, stop, until_healthy, until_idle
 
 WAIT = 30
 
@@ -112,8 +112,7 @@ async def measure_floor(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
+        await stop(process)
     return Floor(
         held, grown / max(held, 1), percentile(latencies, 0.5), percentile(latencies, 0.99)
     )

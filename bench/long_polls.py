@@ -206,16 +206,7 @@ async def main(plan: Plan) -> int:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    print("the same waiters on a bare aiohttp process (the floor)", file=sys.stderr)
-    floor = await measure_floor(
-        plan.waiters, plan.requests, plan.decide, plan.connect, plan.per_second
-    )
     report(plan, seen, expected, rss_before, rss_held, held, settled, hold_cpu, hold_polls)
-    print(
-        f"  floor, bare aiohttp holding {floor.held:,} with no database: "
-        f"{floor.bytes_per_held / 1024:.1f} KB per waiter, release to answer p50 "
-        f"{floor.p50_ms:.1f} ms, p99 {floor.p99_ms:.1f} ms"
-    )
     print(
         f"  clicks: {dict(sorted(click_statuses.items()))}, p50 "
         f"{percentile(click_latencies, 0.5):.1f} ms, p99 {percentile(click_latencies, 0.99):.1f} ms"
@@ -223,6 +214,16 @@ async def main(plan: Plan) -> int:
     print(
         f"  while deciding ({decide_seconds:.0f} s): server CPU {decide_cpu / decide_seconds:.2f} "
         f"s a second; {re_polls:,} polls made after a wait ended (decided or unchanged)"
+    )
+    sys.stdout.flush()
+    print("the same waiters on a bare aiohttp process (the floor)", file=sys.stderr)
+    floor = await measure_floor(
+        plan.waiters, plan.requests, plan.decide, plan.connect, plan.per_second
+    )
+    print(
+        f"  floor, bare aiohttp holding {floor.held:,} with no database: "
+        f"{floor.bytes_per_held / 1024:.1f} KB per waiter, release to answer p50 "
+        f"{floor.p50_ms:.1f} ms, p99 {floor.p99_ms:.1f} ms"
     )
     return 0 if seen.answered == expected else 1
 
