@@ -1,1 +1,1 @@
-"""Audit: operator tools for the ledger (verify, export); no adapters."""
+"""Audit: the ledger's operator tools (verify, export) and its RFC 3161 anchors; no adapters."""
