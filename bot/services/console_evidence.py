@@ -20,8 +20,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.audit.evidence import anchor_files
 from bot.audit.export import jsonl_line, neutralise, read_rows
 from bot.services.unit_of_work import UnitOfWork
+from bot.storage.anchors import ANCHORED, all_anchors
 from bot.storage.tables import approval_requests, incidents, risk_reviews
 from workflows.incidents import Incident
 from workflows.ledger import AuditEvent, format_time
@@ -41,6 +43,9 @@ ledger.jsonl     every ledger entry of the period, hash-chained, in the format o
                  EU AI Act Art. 12 (record-keeping: events logged automatically over the
                  system's lifetime); ISO/IEC 42001 clause 7.5 (documented information) and
                  clause 9.2 (internal audit).
+anchors/         the RFC 3161 timestamp tokens over the ledger's head that the period
+                 records, and anchors/README.txt on checking them with `openssl ts -verify`
+                 and the chain with anchors/check_chain.py (Python's standard library only).
 decisions.csv    each request opened in the period: what was asked, by whom, who approved
                  or rejected it and why, and when. EU AI Act Art. 14 (human oversight: a
                  natural person decided); ISO/IEC 42001 clause 8.1 (operational control).
@@ -166,13 +171,18 @@ class EvidencePacks:
     async def build(self, since: datetime | None, until: datetime | None, actor: Actor) -> Pack:
         """The pack for [since, until), and its `exported` ledger entry, after it was built."""
         now = self.uow.clock()
+        async with self.uow.engine.connect() as conn:  # before the entries that record them
+            anchors = await all_anchors(conn)
         lines: list[str] = []
         digests: set[str] = set()
+        recorded: set[str] = set()  # the tokens the period's `anchored` entries name
         async for row in read_rows(self.uow.engine, since):
             if until is not None and row["at"] >= format_time(until):
                 break
             lines.append(jsonl_line(row))
             digests.add(row["policy_digest"])
+            if row["action"] == ANCHORED:
+                recorded.update(t["sha256"] for t in json.loads(row["data"])["tokens"])
         states, reviews, found = await self._subjects(since, until)
         files: dict[str, bytes] = {
             "ledger.jsonl": "".join(lines).encode(),
@@ -185,6 +195,9 @@ class EvidencePacks:
             digest = hashlib.sha256(raw).hexdigest()
             if digest in digests:
                 files[f"policy/{digest}.yaml"] = raw
+        # The period's anchors with their tokens, the auditor's README and check script.
+        kept = [a for a in anchors if a.token_sha256 in recorded]
+        files.update({f"anchors/{n}": body for n, body in anchor_files(kept).items()})
         who = actor.person or actor.platform_user_id
         files["README.txt"] = README.format(
             since=_when(since) or "the first entry",

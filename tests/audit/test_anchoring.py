@@ -6,15 +6,17 @@ is retried and counted and never holds up a decision."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
+import zipfile
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.audit.auditor import audit_database
+from bot.audit.auditor import audit_database, run_audit
 from bot.audit.tsa import load_roots, token_digest
 from bot.scheduling.anchoring import AnchorConfig
 from bot.scheduling.scheduler import ANCHOR_JOB_ID, JOB_ID, SCHEDULER, scheduler_mount
@@ -234,3 +236,29 @@ async def test_aud_07_the_governance_channel_in_teams_gets_the_anchor(
     text = posted.body["text"]
     assert f"seq {made.seq}" in text and made.hash in text
     assert made.anchors[0].token_sha256 in text
+
+
+async def test_the_console_s_evidence_pack_carries_the_period_s_anchors(
+    engine: AsyncEngine, tsa: RunningTsa, tmp_path: Path
+) -> None:
+    async with console_site(engine) as (h, browser):
+        anchorer = anchorer_for(h.runtime(), h.clock, tsa, every=2)
+        await _append(h, 2)
+        assert (made := await anchorer.run()) is not None
+        await _append(h, 1)
+        await browser.act_as("lena")  # the console's auditor
+        async with browser.client.post(
+            "/ledger/evidence", data={"csrf": await browser.csrf()}
+        ) as response:
+            assert response.status == 200
+            data = await response.read()
+    with zipfile.ZipFile(io.BytesIO(data)) as pack:
+        files = {name: pack.read(name) for name in pack.namelist()}
+    token = files["anchors/anchor-2-1.tsr"]
+    assert token == made.anchors[0].token and b"openssl ts -verify" in files["anchors/README.txt"]
+    for name in ("ledger.jsonl", "anchors.jsonl"):
+        (tmp_path / name).write_bytes(files[name if name == "ledger.jsonl" else f"anchors/{name}"])
+    report = io.StringIO()
+    roots = str(tsa.roots)
+    ledger, anchors = str(tmp_path / "ledger.jsonl"), str(tmp_path / "anchors.jsonl")
+    assert await run_audit("", ledger, anchors, roots, None, report) == 0, report.getvalue()
