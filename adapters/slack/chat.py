@@ -9,7 +9,9 @@ hidden retry after Slack already accepted it (DUR-09).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -37,6 +39,22 @@ TEMPORARY_ERRORS = frozenset(
 )
 
 
+class _SdkLog(logging.LoggerAdapter[logging.Logger]):
+    """slack-sdk's own logger, but with the level in effect as its `level`.
+
+    The SDK formats every request and answer for a debug line whenever `logger.level` is at
+    most DEBUG, and an unset level is 0: without this it built them on every call.
+    """
+
+    @property
+    def level(self) -> int:
+        return self.logger.getEffectiveLevel()
+
+
+def _sdk_log() -> Any:
+    return cast(Any, _SdkLog(logging.getLogger("slack_sdk.web.async_base_client")))
+
+
 def make_client(
     token: str, base_url: str, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
@@ -45,7 +63,9 @@ def make_client(
     Give it a `session` that lives as long as the process: without one the SDK opens a new
     session, and a new connection with its TLS handshake, for every call.
     """
-    return AsyncWebClient(token=token, base_url=base_url, session=session, retry_handlers=[])
+    return AsyncWebClient(
+        token=token, base_url=base_url, session=session, retry_handlers=[], logger=_sdk_log()
+    )
 
 
 def lookup_client(client: AsyncWebClient) -> AsyncWebClient:
@@ -55,6 +75,7 @@ def lookup_client(client: AsyncWebClient) -> AsyncWebClient:
         base_url=client.base_url,
         session=client.session,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        logger=_sdk_log(),
     )
 
 
