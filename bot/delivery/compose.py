@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import Destination, MessageRef, OutgoingMessage
@@ -22,6 +22,14 @@ from workflows.effects import Audience
 from workflows.model import ApprovalRequest
 from workflows.policy import Policy
 from workflows.reviews import RiskReview
+
+# A page's reads, built once.
+_COPIES = select(
+    chat_messages.c.id, chat_messages.c.audience, chat_messages.c.person, chat_messages.c.ref
+).where(chat_messages.c.id.in_(bindparam("ids", expanding=True)))
+_STATES = select(approval_requests.c.id, approval_requests.c.state).where(
+    approval_requests.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 class NothingToSend(Exception):
@@ -69,13 +77,7 @@ async def compose_all(
     )
     copies: dict[int, Any] = {}
     if ids := sorted({m.chat_message_id for _, _, m in rows if isinstance(m, UpdateMessage)}):
-        query = select(
-            chat_messages.c.id,
-            chat_messages.c.audience,
-            chat_messages.c.person,
-            chat_messages.c.ref,
-        ).where(chat_messages.c.id.in_(ids))
-        copies = {copy.id: copy for copy in await conn.execute(query)}
+        copies = {copy.id: copy for copy in await conn.execute(_COPIES, {"ids": ids})}
     reviews = await _reviews(
         conn, {rid for _, rid, m in rows if rid and isinstance(m, TextMessage)}
     )
@@ -100,11 +102,8 @@ async def _states(
     its exception, not the page's."""
     if not request_ids:
         return {}
-    query = select(approval_requests.c.id, approval_requests.c.state).where(
-        approval_requests.c.id.in_(sorted(request_ids))
-    )
     states: dict[str, ApprovalRequest | Exception] = {}
-    for row in await conn.execute(query):
+    for row in await conn.execute(_STATES, {"ids": sorted(request_ids)}):
         try:
             states[row.id] = ApprovalRequest.model_validate_json(row.state)
         except ValueError as error:

@@ -59,17 +59,14 @@ async def mark_all(
     sent = [a for a in attempts if a.outcome == "sent"]
     if sent:
         await conn.execute(
-            update(outbox)
-            .where(outbox.c.id == bindparam("row_id"))
-            .values(status="sent", sent_at=now, attempts=bindparam("tries"), last_error=None),
-            [{"row_id": a.row.id, "tries": a.row.attempts + 1} for a in sent],
+            _SENT, [{"row_id": a.row.id, "tries": a.row.attempts + 1, "at": now} for a in sent]
         )
         if pace:
             paced = [{"key": a.row.destination_key, "not_before": now + pace} for a in sent]
             await conn.execute(_PACE, paced)
         cards = [_card_location(a, now) for a in sent if _is_card(a)]
         if cards:
-            await conn.execute(insert(chat_messages), cards)
+            await conn.execute(_CARDS, cards)
         for attempt in sent:
             if isinstance(attempt.message, OpenRoomTask) and attempt.ref is not None:
                 incident = attempt.message.incident_id
@@ -138,6 +135,14 @@ def _card_location(attempt: Attempt, now: datetime) -> dict[str, Any]:
         "created_at": now,
     }
 
+
+# A pass's writes for its sent rows, built once.
+_SENT = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("row_id"))
+    .values(status="sent", sent_at=bindparam("at"), attempts=bindparam("tries"), last_error=None)
+)
+_CARDS = insert(chat_messages)
 
 # Holds a destination's next message until `not_before`. The bound time carries the column's
 # type, so it is stored as every other time is.

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, and_, exists, func, select, update
+from sqlalchemy import Integer, Row, Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -55,6 +55,21 @@ _FIRST_IN_LINE = (
         )
     ),
 )
+# A pass's statements, built once.
+_DUE = (
+    select(outbox)
+    .where(outbox.c.next_attempt_at <= bindparam("now", type_=outbox.c.next_attempt_at.type))
+    .where(*_FIRST_IN_LINE)
+    .order_by(outbox.c.id)
+    .limit(bindparam("batch", type_=Integer))
+)
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True, of=outbox)
+_LEASE = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(next_attempt_at=bindparam("until"))
+)
+_PENDING = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
 
 
 @dataclass
@@ -125,9 +140,7 @@ class OutboxRelay:
 
     async def pending(self) -> int:
         async with self.engine.connect() as conn:
-            count = await conn.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
-            )
+            count = await conn.scalar(_PENDING)
         return int(count or 0)
 
     async def _until_next_due(self, idle: float) -> float:
@@ -143,23 +156,13 @@ class OutboxRelay:
         # A row is eligible when due and first in line for its destination; claiming pushes
         # its next attempt out by the lease, so a crashed delivery is retried, not lost. What
         # to send is composed in the same transaction, a few queries for the whole page.
-        query = (
-            select(outbox)
-            .where(outbox.c.next_attempt_at <= now, *_FIRST_IN_LINE)
-            .order_by(outbox.c.id)
-            .limit(self.batch)
-        )
         async with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=outbox)
-            rows = list((await conn.execute(query)).all())
+            query: Select[Any] = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
+            rows = list((await conn.execute(query, {"now": now, "batch": self.batch})).all())
             if not rows:
                 return []
-            await conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_([r.id for r in rows]))
-                .values(next_attempt_at=now + self.retry.lease)
-            )
+            lease = {"ids": [r.id for r in rows], "until": now + self.retry.lease}
+            await conn.execute(_LEASE, lease)
             messages = [_read(row) for row in rows]
             plain = [
                 (row.platform, row.request_id, message)

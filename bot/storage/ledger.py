@@ -9,12 +9,22 @@ from collections.abc import AsyncGenerator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.database import driver_rows
 from bot.storage.tables import ledger_entries, ledger_head
 from workflows.ledger import GENESIS_HASH, AuditEvent, LedgerEntry, format_time, seal, stored_data
+
+# An append's statements, built once (every decision makes one).
+_HEAD = select(ledger_head.c.seq, ledger_head.c.hash).with_for_update()
+_NEW_HEAD = insert(ledger_head)
+_ENTRIES = insert(ledger_entries)
+_MOVE_HEAD = (
+    update(ledger_head)
+    .where(ledger_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 async def append_events(
@@ -27,12 +37,10 @@ async def append_events(
     """
     if not events:
         return []
-    head = (
-        await conn.execute(select(ledger_head.c.seq, ledger_head.c.hash).with_for_update())
-    ).first()
+    head = (await conn.execute(_HEAD)).first()
     if head is None:
         seq, prev = 0, GENESIS_HASH
-        await conn.execute(insert(ledger_head).values(id=1, seq=0, hash=GENESIS_HASH))
+        await conn.execute(_NEW_HEAD, {"id": 1, "seq": 0, "hash": GENESIS_HASH})
     else:
         seq, prev = head.seq, head.hash
     sealed: list[LedgerEntry] = []
@@ -42,10 +50,9 @@ async def append_events(
         prev = entry.hash
         sealed.append(entry)
     await conn.execute(
-        insert(ledger_entries),
-        [{**e.model_dump(exclude={"data"}), "data": stored_data(e.data)} for e in sealed],
+        _ENTRIES, [{**e.model_dump(exclude={"data"}), "data": stored_data(e.data)} for e in sealed]
     )
-    await conn.execute(update(ledger_head).where(ledger_head.c.id == 1).values(seq=seq, hash=prev))
+    await conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     return sealed
 
 

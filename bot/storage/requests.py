@@ -17,6 +17,42 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.storage.tables import approval_requests, chat_messages, inbound_deliveries, votes
 from workflows.model import TERMINAL, ApprovalRequest, Vote
 
+# The statements of every click, built once: building one costs more than SQLite running it,
+# and a statement built once also keeps the cache key SQLAlchemy looks its compiled form up by.
+_STATE = select(approval_requests.c.state).where(approval_requests.c.id == bindparam("id"))
+_STATE_FOR_UPDATE = _STATE.with_for_update()
+_REQUEST_COLUMNS = (
+    "system", "activity", "status", "requester_person", "policy_digest", "revision",
+    "opened_at", "next_due_at", "state", "updated_at",
+)  # fmt: skip
+_UPDATE_REQUEST = (
+    update(approval_requests)
+    .where(approval_requests.c.id == bindparam("request_id"))
+    .values({name: bindparam(name) for name in _REQUEST_COLUMNS})
+)
+_INSERT_VOTES = insert(votes)
+_CLAIM_DELIVERY = {
+    name: dialect.insert(inbound_deliveries)
+    .values(
+        platform=bindparam("platform"),
+        delivery_key=bindparam("delivery_key"),
+        received_at=bindparam("received_at"),
+    )
+    .on_conflict_do_nothing()
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_CARD_LOCATIONS = (
+    select(
+        chat_messages.c.id,
+        chat_messages.c.platform,
+        chat_messages.c.audience,
+        chat_messages.c.person,
+        chat_messages.c.ref,
+    )
+    .where(chat_messages.c.request_id == bindparam("request_id"))
+    .order_by(chat_messages.c.id)
+)
+
 
 def next_due_at(state: ApprovalRequest) -> datetime | None:
     """The earliest moment the scheduler has something to do for this request."""
@@ -35,10 +71,8 @@ async def load_request(
 
     On SQLite the transaction already holds the write lock from BEGIN IMMEDIATE.
     """
-    query = select(approval_requests.c.state).where(approval_requests.c.id == request_id)
-    if for_update:
-        query = query.with_for_update()
-    raw = (await conn.execute(query)).scalar_one_or_none()
+    query = _STATE_FOR_UPDATE if for_update else _STATE
+    raw = (await conn.execute(query, {"id": request_id})).scalar_one_or_none()
     return None if raw is None else ApprovalRequest.model_validate_json(raw)
 
 
@@ -106,9 +140,7 @@ async def save_request(
     if old is None:
         await conn.execute(insert(approval_requests).values(id=new.id, **row))
     else:
-        await conn.execute(
-            update(approval_requests).where(approval_requests.c.id == new.id).values(**row)
-        )
+        await conn.execute(_UPDATE_REQUEST, {"request_id": new.id, **row})
     await _record_votes(conn, old, new)
 
 
@@ -119,12 +151,7 @@ async def save_requests(
     if not changes:
         return
     rows = [{"request_id": new.id, **_request_row(new, now)} for _, new in changes]
-    statement = (
-        update(approval_requests)
-        .where(approval_requests.c.id == bindparam("request_id"))
-        .values({name: bindparam(name) for name in rows[0] if name != "request_id"})
-    )
-    await conn.execute(statement, rows)
+    await conn.execute(_UPDATE_REQUEST, rows)
     for old, new in changes:
         await _record_votes(conn, old, new)
 
@@ -148,7 +175,7 @@ async def _record_votes(
         if (vote.person, stance) not in recorded
     ]
     if rows:
-        await conn.execute(insert(votes), rows)
+        await conn.execute(_INSERT_VOTES, rows)
 
 
 def _stanced_votes(state: ApprovalRequest | None) -> list[tuple[Vote, str]]:
@@ -164,13 +191,9 @@ def _stanced_votes(state: ApprovalRequest | None) -> list[tuple[Vote, str]]:
 
 async def claim_delivery(conn: AsyncConnection, platform: str, key: str, now: datetime) -> bool:
     """Record an inbound delivery; False when it was seen before (a retry or a double click)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(inbound_deliveries)
-        .values(platform=platform, delivery_key=key[:255], received_at=now)
-        .on_conflict_do_nothing()
-    )
-    result = await conn.execute(statement)
+    statement = _CLAIM_DELIVERY["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    values = {"platform": platform, "delivery_key": key[:255], "received_at": now}
+    result = await conn.execute(statement, values)
     return bool(result.rowcount)
 
 
@@ -178,15 +201,5 @@ async def card_locations(
     conn: AsyncConnection, request_id: str
 ) -> Sequence[tuple[int, str, str, str | None, dict[str, str]]]:
     """(id, platform, audience, person, ref) of every posted copy of a request's card."""
-    rows = await conn.execute(
-        select(
-            chat_messages.c.id,
-            chat_messages.c.platform,
-            chat_messages.c.audience,
-            chat_messages.c.person,
-            chat_messages.c.ref,
-        )
-        .where(chat_messages.c.request_id == request_id)
-        .order_by(chat_messages.c.id)
-    )
+    rows = await conn.execute(_CARD_LOCATIONS, {"request_id": request_id})
     return [(r.id, r.platform, r.audience, r.person, json.loads(r.ref)) for r in rows]
