@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bot.storage.sqlite_hops import one_trip
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -62,6 +64,7 @@ def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        one_trip(dbapi_connection)  # before the first statement, which then uses it too
         # Take transaction control from the driver so we can issue BEGIN IMMEDIATE ourselves.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
