@@ -177,6 +177,7 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from bot.audit.commands import add_audit_commands
+    from bot.platforms.evidence_cli import add_evidence_command
 
     parser = argparse.ArgumentParser(
         prog="signoff",
@@ -206,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", help="default: SIGNOFF_POLICY or the bundled example")
     check.set_defaults(run=cmd_policy_check)
 
-    add_audit_commands(commands, _positive)
+    add_evidence_command(add_audit_commands(commands, _positive))
 
     sweep = commands.add_parser(
         "sweep", help="one scheduler pass: reminders, escalations, expiries, then delivery"

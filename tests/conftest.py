@@ -43,6 +43,7 @@ SLOW: dict[str, str] = {
     "tests/shell/test_pacing.py": "a burst of 500 requests paced through the relay",
     "tests/shell/test_reviews.py::test_rem_04": "a year of weekly reminders across DST",
     "tests/slack/test_slack_fuzz.py": "Hypothesis sends hundreds of signed requests",
+    "tests/shell/test_audit_evidence_cli.py": "real `signoff audit` processes",
     "tests/teams/test_teams_fuzz.py": "Hypothesis sends hundreds of authenticated activities",
     "tests/agents/test_mcp_serve.py": "`signoff mcp` and `signoff serve` processes, a 50 s wait",
     "tests/agents/test_require_approval.py": "a real `signoff serve` that people decide through",

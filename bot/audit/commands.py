@@ -61,8 +61,9 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
     return export(sys.stdout)
 
 
-def add_audit_commands(commands: Any, positive: Callable[[str], int]) -> None:
-    """`signoff audit verify|export` on the command line's subcommands."""
+def add_audit_commands(commands: Any, positive: Callable[[str], int]) -> Any:
+    """`signoff audit verify|export` on the command line's subcommands; returns the audit
+    subcommands, for the ones other rooms add (`evidence`)."""
     audit = commands.add_parser(
         "audit", help="the hash-chained audit ledger and its RFC 3161 anchors"
     )
@@ -102,3 +103,4 @@ def add_audit_commands(commands: Any, positive: Callable[[str], int]) -> None:
         help="also write the anchors, their tokens, the auditor's README and check script here",
     )
     export.set_defaults(run=cmd_audit_export)
+    return audit_commands
