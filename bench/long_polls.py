@@ -116,17 +116,20 @@ async def wait_for(
         seen.in_flight -= 1
 
 
-def click(served: Served, card: object, request_id: str) -> tuple[bytes, dict[str, str]]:
+def click(served: Served, card: object, request_id: str) -> bytes:
     press = served.standin.press("U0MINA", card, "approve")  # type: ignore[arg-type]
     assert json.loads(press["actions"][0]["value"])["r"] == request_id
-    body = urlencode({"payload": json.dumps(press)}).encode()
+    return urlencode({"payload": json.dumps(press)}).encode()
+
+
+def signed(body: bytes) -> dict[str, str]:
+    """Slack's headers, signed now: a signature older than five minutes is refused."""
     stamp = str(int(time.time()))
-    headers = {
+    return {
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": sign(SLACK_SECRET.encode(), stamp, body),
         "Content-Type": "application/x-www-form-urlencoded",
     }
-    return body, headers
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,8 @@ async def main(plan: Plan) -> int:
         decide_started = time.perf_counter()
 
         async def decide(n: int) -> None:
-            body, headers = clicks[n]
+            body = clicks[n]
+            headers = signed(body)
             seen.decided_at[ids[n]] = sent = time.perf_counter()
             url = f"{served.base}/slack/events"
             async with http.post(url, data=body, headers=headers) as answer:
