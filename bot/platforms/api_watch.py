@@ -16,12 +16,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Row, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.tables import approval_requests
 
 log = logging.getLogger("signoff.api")
+# Watched requests looked up in one statement, below every SQLite build's parameter limit.
+CHECKED_AT_ONCE = 900
 
 CHANNEL = "signoff_requests"
 RECONNECT_SECONDS = 1.0
@@ -86,15 +88,19 @@ class RequestWatch:
     async def _check(self) -> None:
         while True:
             self._again = False
-            ids = list(self._waiters)[:5000]
+            watched = list(self._waiters)
+            rows: list[Row[Any]] = []
             try:
                 async with self.engine.connect() as conn:
-                    rows = (await conn.execute(self._marks_query(ids))).all()
+                    # In slices: SQLite bounds how many parameters one statement may bind.
+                    for start in range(0, len(watched), CHECKED_AT_ONCE):
+                        ids = watched[start : start + CHECKED_AT_ONCE]
+                        rows += (await conn.execute(self._marks_query(ids))).all()
             except Exception as error:  # the waiters time out and read again themselves
                 log.warning("could not check watched requests: %s", error)
                 return
             for row in rows:
-                mark = tuple(row[1:])
+                mark: Mark = tuple(row[1:])
                 if row.id in self._marks and self._marks[row.id] != mark:
                     self._marks[row.id] = mark
                     self.wake(row.id)

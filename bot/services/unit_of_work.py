@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.port import ChatPort, ServiceUnavailable
@@ -210,6 +211,11 @@ async def unavailable_on_outage(what: str) -> AsyncIterator[None]:
     """Turns a lost or refused database connection into `ServiceUnavailable`."""
     try:
         yield
+    except PoolTimeout as error:
+        # Every connection stayed busy past the pool's timeout: overloaded, not broken. The
+        # caller answers 503 (Slack and clients retry); nothing was written.
+        log.error("no database connection free while handling %s: %s", what, error)
+        raise ServiceUnavailable(str(error)) from error
     except (DBAPIError, OSError) as error:
         if not is_outage(error):
             raise
