@@ -81,6 +81,7 @@ class Settings(BaseSettings):
                 "roots the time-stamping authorities' tokens must chain to"
             )
         return self
+
     signoff_public_url: str | None = Field(
         default=None,
         description="where people and machines reach Signoff, e.g. https://signoff.acme.example; "

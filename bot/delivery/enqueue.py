@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import ChatPort
+from bot.delivery.github import gate_rows
 from bot.delivery.messages import (
     Address,
     CardMessage,
@@ -24,7 +25,6 @@ from bot.delivery.messages import (
     UpdateMessage,
     outbox_row,
 )
-from bot.delivery.github import gate_rows
 from bot.delivery.rooms import room_rows
 from bot.storage.tables import chat_messages, outbox
 from workflows.effects import Effect, Notify, PostCard, RefreshCards, Target
