@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.tables import ledger_entries, ledger_head
 from tests.harness import Harness
 from workflows.ledger import format_time
-from workflows.model import Status
+from workflows.model import Status, Verdict
 
 
 async def test_an_approval_entry_carries_every_field(engine: AsyncEngine) -> None:
@@ -40,7 +40,7 @@ async def test_an_approvers_words_are_in_the_ledger_as_a_rejections_reason_is(
 ) -> None:
     h = Harness(engine)
     rid = await h.open("soo", system="credit-scoring")
-    await h.answer(rid, "dan", verdict="no-objection")  # consulted first
+    await h.answer(rid, "dan", verdict=Verdict.NO_OBJECTION)  # consulted first
     await h.answer(rid, "mina", comment="model card reviewed")
     await h.answer(rid, "jae", comment="ok to ship")
     *_, voted, approved = await h.ledger()
