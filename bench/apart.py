@@ -8,11 +8,14 @@ thread) before the first click and after the relay has delivered the last card u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
+import shutil
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -76,6 +79,27 @@ async def start(platform: str, database: str, upstream: str, profile: str | None
         await process.wait()
         raise RuntimeError(f"the click server exited with {process.returncode}")
     return Apart(process, f"http://127.0.0.1:{json.loads(line)['port']}")
+
+
+@contextlib.asynccontextmanager
+async def sampled(server: Apart, output: str | None) -> AsyncIterator[None]:
+    """py-spy sampling the server's process meanwhile (its raw stacks to `output`), when an
+    `output` is given; py-spy must be installed (`pip install py-spy`)."""
+    if output is None:
+        yield
+        return
+    spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
+    process = await asyncio.create_subprocess_exec(
+        spy, "record", "--pid", str(server.process.pid), "--format", "raw", "--output", output,
+        "--rate", "250", "--nonblocking",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.sleep(1)  # attached
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        await process.wait()
 
 
 async def drive_apart(

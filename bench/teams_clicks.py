@@ -67,7 +67,12 @@ def invoke(service_url: str, card: Any) -> bytes:
 
 
 async def main(
-    database: str | None, requests: int, concurrency: int, rates: list[int], profile: str | None
+    database: str | None,
+    requests: int,
+    concurrency: int,
+    rates: list[int],
+    profile: str | None,
+    sample: str | None = None,
 ) -> int:
     """Signoff in a process of its own (`bench.click_server`), the generator, the key server
     and the Bot Connector stand-in here: the baseline, Signoff at `concurrency`, then Signoff
@@ -105,9 +110,10 @@ async def main(
         if profile:
             await server.profile("start")
         name = f"Signoff, concurrency {concurrency}"
-        ours = await apart.drive_apart(
-            server, name, "/api/messages", batches[0], bearer, concurrency
-        )
+        async with apart.sampled(server, sample):
+            ours = await apart.drive_apart(
+                server, name, "/api/messages", batches[0], bearer, concurrency
+            )
         if profile:
             await server.profile("stop")
         steady = [
@@ -169,9 +175,10 @@ def cli() -> int:
         help="fixed rates (clicks per second) to run at, after the saturated run",
     )
     parser.add_argument("--profile", help="write a cProfile (pstats) of the saturated run here")
+    parser.add_argument("--py-spy", help="write py-spy's raw stacks of the saturated run here")
     args = parser.parse_args()
     return asyncio.run(
-        main(args.database, args.requests, args.concurrency, args.rates, args.profile)
+        main(args.database, args.requests, args.concurrency, args.rates, args.profile, args.py_spy)
     )
 
 
