@@ -219,6 +219,14 @@ def _responses(operation: Operation) -> dict[str, Any]:
         by_status.setdefault(ABOUT[kind].status, []).append(kind)
     for status, kinds in sorted(by_status.items()):
         responses[str(status)] = _problem_response(tuple(kinds))
+    if "429" in responses:
+        responses["429"]["headers"] = {
+            "Retry-After": {
+                "description": "seconds to wait before asking again",
+                "schema": {"type": "integer", "minimum": 1},
+                "required": True,
+            }
+        }
     return responses
 
 

@@ -39,3 +39,16 @@ def test_schemathesis_reads_the_links_as_steps_from_an_open() -> None:
     steps = [name for name in dir(machine) if name.startswith("POST_api_v1_requests___201_")]
     for link in _links(openapi_document(), "201"):
         assert any(f"_{link}__" in step for step in steps), (link, steps)
+
+
+def test_every_429_the_document_lists_declares_its_retry_after_header() -> None:
+    limited = [
+        (path, method, operation["responses"]["429"])
+        for path, methods in openapi_document()["paths"].items()
+        for method, operation in methods.items()
+        if "429" in operation["responses"]
+    ]
+    assert limited, "opening is rate limited: the document must say so"
+    for path, method, response in limited:
+        header = response["headers"]["Retry-After"]
+        assert header["required"] and header["schema"]["type"] == "integer", (path, method)
