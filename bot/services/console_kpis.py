@@ -84,10 +84,12 @@ def indicators(
     )
     ended = sum(statuses[s.value] for s in (*DECIDED, Status.EXPIRED))
     asked = [(vote.at <= state.consult_until) for state in states for vote in state.consultations]
+    # A Consulted person missed the window only if it closed while the request was still open:
+    # one decided or withdrawn early gave them no chance to answer late.
     unanswered = sum(
         1
         for state in states
-        if state.status is not Status.PENDING or now > state.consult_until
+        if (state.decided_at or now) > state.consult_until
         for person in state.consulted
         if person not in state.answered()
     )

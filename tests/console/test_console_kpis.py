@@ -11,7 +11,7 @@ from bot.services.console_kpis import indicators, percentile
 from tests.console.site import console_policy, console_site
 from workflows.commands import OpenRequest
 from workflows.machine import step
-from workflows.model import Actor, ApprovalRequest
+from workflows.model import Actor, ApprovalRequest, Status
 from workflows.reviews import ReviewStatus, RiskReview
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -84,3 +84,17 @@ def test_reviews_on_time_and_requests_by_source() -> None:
         "chat": 1, "console": 1, "pipeline": 1, "agent": 1,
     }  # fmt: skip
     assert found.expired_share is None and found.decision_hours == ()
+
+
+def test_consultation_missed_counts_only_windows_that_closed_on_an_open_request() -> None:
+    later = NOW + timedelta(days=10)
+    withdrawn = _opened("R1", "slack")
+    assert withdrawn.consulted, "the scoring system consults someone"
+    withdrawn = withdrawn.model_copy(
+        update={"status": Status.CANCELLED, "decided_at": NOW + timedelta(minutes=1)}
+    )
+    found = indicators([withdrawn], [], [], {}, POLICY, later)
+    assert found.consulted_in_time is None  # nobody had the chance to answer: not judged
+    waited = _opened("R2", "slack")
+    found = indicators([withdrawn, waited], [], [], {}, POLICY, later)
+    assert found.consulted_in_time == 0.0  # R2's window closed with nobody answering
