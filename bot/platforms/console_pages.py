@@ -187,10 +187,11 @@ class ConsolePages(ConsoleExports):
         since, until = period(request.query)
         action = request.query.get("action") or None
         entries = await self.reads.entries(since, until, action)
+        # A refused ask names the id it would have had: no page to link to.
+        states = await self.reads.states(
+            [e.subject_id for e in entries if e.subject_type == "request"]
+        )
         if not may_export(self.policy, viewer.person):
-            states = await self.reads.states(
-                [e.subject_id for e in entries if e.subject_type == "request"]
-            )
             entries = [
                 e
                 for e in entries
@@ -210,6 +211,7 @@ class ConsolePages(ConsoleExports):
             {
                 "title": "Audit trail",
                 "entries": [(e, views.entry_words(e.data)) for e in entries],
+                "linked": set(states),
                 "since": request.query.get("since", ""),
                 "until": request.query.get("until", ""),
                 "action": action or "",

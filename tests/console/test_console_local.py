@@ -327,3 +327,19 @@ async def test_the_menu_marks_the_page_you_are_on_and_the_icon_is_served(
         assert "<title>Signoff</title>" in await browser.get("/")
         icon = await browser.get("/console/static/favicon.svg")
         assert icon.startswith("<svg")
+
+
+async def test_the_audit_trail_links_only_requests_that_exist(engine: AsyncEngine) -> None:
+    async with console_site(engine) as (harness, browser):
+        await browser.act_as("jae")
+        opened = await browser.open()
+        await browser.act_as("dan")  # not a Responsible person of scoring: refused
+        refused = flash(
+            await browser.post("/requests", {"target": "scoring:deploy", "version": "3"})
+        )
+        assert refused is not None and refused[0] == "refused"
+        (denied,) = [e for e in await harness.ledger() if e.action == "denied"]
+        await browser.act_as("lena")
+        trail = await browser.get("/ledger")
+        assert f'<a href="/requests/{opened}">' in trail
+        assert denied.subject_id in trail and f'href="/requests/{denied.subject_id}"' not in trail
