@@ -42,6 +42,9 @@ def open_request(command: OpenRequest, policy: Policy, now: datetime, digest: st
     refused = _refuse_asker(command, policy)
     if refused is not None:
         return refused
+    problem = _needs_version(command)
+    if problem is not None:
+        return Step.unchanged(None, problem)
     if command.frozen_by and policy.freezes(system, activity):
         message = (
             f"{frozen_text(activity, system, command.frozen_by)}; ask again once it is closed."
@@ -201,6 +204,11 @@ def _cannot_open(command: OpenRequest, policy: Policy) -> Outcome | None:
             Problem.UNKNOWN_ACTIVITY,
             unknown_activity(policy, command.system, command.activity),
         )
+    return None
+
+
+def _needs_version(command: OpenRequest) -> Outcome | None:
+    """Asked after who may ask: one who may not is refused for that, not coached on fields."""
     if command.activity == DEPLOY and not command.version:
         return Outcome(
             False,
