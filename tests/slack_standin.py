@@ -10,7 +10,7 @@ import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
@@ -67,6 +67,27 @@ class SlackStandIn:
     def ts_of(self, card: Call) -> str:
         """The `ts` this stand-in gave a posted message."""
         return self._posted_ts[id(card)]
+
+    def reason_submission(self, user: str, reason: str, team: str = "T0ACME") -> bytes:
+        """The signed-to-be body Slack sends when `user` submits `reason` in the reason form
+        this stand-in opened last."""
+        form = self.called("views.open")[-1].args["view"]
+        form = json.loads(form) if isinstance(form, str) else form
+        submission = {
+            "type": "view_submission",
+            "user": {"id": user, "team_id": team},
+            "team": {"id": team},
+            "view": {
+                "type": "modal",
+                "id": "V0FORM",
+                "callback_id": "signoff.reason",
+                "private_metadata": form["private_metadata"],
+                "state": {
+                    "values": {"reason": {"text": {"type": "plain_text_input", "value": reason}}}
+                },
+            },
+        }
+        return urlencode({"payload": json.dumps(submission)}).encode()
 
     def press(self, user: str, card: Call, action: str, team: str = "T0ACME") -> dict[str, Any]:
         """The `block_actions` payload Slack sends when `user` of workspace `team` presses

@@ -84,23 +84,7 @@ async def reject(world: ApiWorld, user: str, needle: str, reason: str) -> None:
     await until(
         lambda: len(world.standin.called("views.open")) > forms, "the reason form", [world.server]
     )
-    form = world.standin.called("views.open")[-1].args["view"]
-    form = json.loads(form) if isinstance(form, str) else form
-    submission = {
-        "type": "view_submission",
-        "user": {"id": user, "team_id": "T0ACME"},
-        "team": {"id": "T0ACME"},
-        "view": {
-            "type": "modal",
-            "id": "V0FORM",
-            "callback_id": "signoff.reason",
-            "private_metadata": form["private_metadata"],
-            "state": {
-                "values": {"reason": {"text": {"type": "plain_text_input", "value": reason}}}
-            },
-        },
-    }
-    status, _ = await world.slack.post(urlencode({"payload": json.dumps(submission)}).encode())
+    status, _ = await world.slack.post(world.standin.reason_submission(user, reason))
     assert status == 200
 
 

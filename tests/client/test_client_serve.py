@@ -10,7 +10,6 @@ import asyncio
 import json
 import signal
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
@@ -31,23 +30,7 @@ def _env(world: ApiWorld, tmp_path: Path) -> dict[str, str]:
 async def _reject(world: ApiWorld, user: str, reason: str) -> None:
     await world.click(user, "D" + user[1:], "reject")
     await until(lambda: world.standin.called("views.open"), "the reason form", [world.server])
-    form = world.standin.called("views.open")[-1].args["view"]
-    form = json.loads(form) if isinstance(form, str) else form
-    submission = {
-        "type": "view_submission",
-        "user": {"id": user, "team_id": "T0ACME"},
-        "team": {"id": "T0ACME"},
-        "view": {
-            "type": "modal",
-            "id": "V0FORM",
-            "callback_id": "signoff.reason",
-            "private_metadata": form["private_metadata"],
-            "state": {
-                "values": {"reason": {"text": {"type": "plain_text_input", "value": reason}}}
-            },
-        },
-    }
-    status, _ = await world.slack.post(urlencode({"payload": json.dumps(submission)}).encode())
+    status, _ = await world.slack.post(world.standin.reason_submission(user, reason))
     assert status == 200
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import unicodedata
 from typing import Any
-from urllib.parse import urlencode
 
 from tests.slack_world import SlackWorld
 from workflows.model import Status
@@ -24,21 +23,7 @@ def _hidden_in(value: Any) -> list[str]:
 async def _submit_reason(world: SlackWorld, user: str, reason: str) -> str:
     form = world.standin.called("views.open")[-1].args["view"]
     form = json.loads(form) if isinstance(form, str) else form
-    submission = {
-        "type": "view_submission",
-        "user": {"id": user, "team_id": "T0ACME"},
-        "team": {"id": "T0ACME"},
-        "view": {
-            "type": "modal",
-            "id": "V0FORM",
-            "callback_id": "signoff.reason",
-            "private_metadata": form["private_metadata"],
-            "state": {
-                "values": {"reason": {"text": {"type": "plain_text_input", "value": reason}}}
-            },
-        },
-    }
-    response = await world.post(urlencode({"payload": json.dumps(submission)}).encode())
+    response = await world.post(world.standin.reason_submission(user, reason))
     assert response.status == 200
     return str(json.loads(form["private_metadata"])["request_id"])
 
