@@ -14,9 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.storage.sqlite_hops import one_trip
-
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+from bot.storage.sqlite_hops import BUSY_TIMEOUT_MS, CONNECT_ARGS, run_here
 
 
 def normalise_url(url: str) -> str:
@@ -52,7 +50,8 @@ def create_engine(url: str, *, reader: bool = False, **options: Any) -> AsyncEng
         # where contending for the file lock means the busy handler's sleeps and, under
         # load, "database is locked" after the timeout. Other processes (a CLI command
         # beside `serve`) still meet the busy timeout.
-        options = {"pool_size": 1, "max_overflow": 0, **options}
+        connect_args = {**CONNECT_ARGS, **options.pop("connect_args", {})}
+        options = {"pool_size": 1, "max_overflow": 0, "connect_args": connect_args, **options}
         engine = create_async_engine(url, **options)
         _configure_sqlite(engine, "BEGIN" if reader else "BEGIN IMMEDIATE")
         return engine
@@ -64,13 +63,16 @@ def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        one_trip(dbapi_connection)  # before the first statement, which then uses it too
+        # Before the first statement, which then runs here too; a statement that meets
+        # another process's lock waits for it on aiosqlite's thread (`sqlite_hops`).
+        here = run_here(dbapi_connection)
         # Take transaction control from the driver so we can issue BEGIN IMMEDIATE ourselves.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # The timeout first: switching a new file to WAL takes a lock that other processes
-        # opening it at the same moment must wait for, not fail on.
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if not here:
+            # The timeout first: switching a new file to WAL takes a lock that other
+            # processes opening it at the same moment must wait for, not fail on.
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if make_url(str(sync_engine.url)).database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode")
             mode = cursor.fetchone()

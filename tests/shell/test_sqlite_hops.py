@@ -1,7 +1,10 @@
-"""SQLite's one-trip cursor: installed on every connection, and answering as the plain one does."""
+"""SQLite statements run on the loop's thread: installed on every connection, answering as the
+plain adapter does, and waiting for another process's lock without blocking the loop."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.storage.database import create_engine
-from bot.storage.sqlite_hops import OneTripConnection, one_trip
+from bot.storage.sqlite_hops import HereConnection, run_here
 
 
 async def _exercise(engine: AsyncEngine) -> list[object]:
@@ -37,12 +40,12 @@ async def _exercise(engine: AsyncEngine) -> list[object]:
     return seen
 
 
-async def test_every_connection_gets_the_one_trip_cursor(tmp_path: Path) -> None:
+async def test_every_connection_runs_its_statements_here(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
     try:
         async with engine.connect() as conn:
             raw: Any = (await conn.get_raw_connection()).dbapi_connection
-            assert type(raw) is OneTripConnection
+            assert type(raw) is HereConnection
     finally:
         await engine.dispose()
 
@@ -65,5 +68,35 @@ def test_anything_else_is_left_alone() -> None:
         pass
 
     other = Other()
-    assert not one_trip(other)
+    assert not run_here(other)
     assert type(other) is Other
+
+
+async def test_another_process_lock_is_waited_for_off_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (v TEXT)"))
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # as a CLI command beside `serve` would
+
+        async def write() -> None:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES ('after the lock')"))
+
+        writing = asyncio.create_task(write())
+        ticks = 0
+        for _ in range(20):  # the loop keeps turning while the write waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not writing.done()
+        holder.execute("COMMIT")
+        await writing
+        holder.close()
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT v FROM t"))).scalars().all() == [
+                "after the lock"
+            ]
+    finally:
+        await engine.dispose()
