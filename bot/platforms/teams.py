@@ -19,6 +19,7 @@ from adapters.teams.agent import SignoffAgent
 from adapters.teams.chat import TeamsChat
 from adapters.teams.connections import BOT_FRAMEWORK_SCOPE, OneConnection
 from adapters.teams.connector import Connector
+from adapters.teams.directory_cache import Answers, CachedDirectory
 from adapters.teams.entra import AppOnlyTokens, EntraTokens
 from adapters.teams.graph import GraphClient
 from adapters.teams.identity import MemberEmail, TeamsIdentity
@@ -45,10 +46,13 @@ class TeamsConfig:
     connector: Connector = field(init=False, compare=False)
     # People's MRIs: learned by the route from activities, asked for by the port's cards.
     mris: UserMris = field(init=False, compare=False)
+    # Where conversations are: written by the route's directory, read by the port's.
+    directory_answers: Answers = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "connector", Connector(self.tokens, self.bot_scope))
         object.__setattr__(self, "mris", UserMris(self.connector))
+        object.__setattr__(self, "directory_answers", Answers())
 
 
 def teams_config(settings: Settings) -> TeamsConfig:
@@ -75,7 +79,7 @@ def teams_port(
     config: TeamsConfig, clock: Callable[[], datetime], policy: Callable[[], Policy]
 ) -> Callable[[AsyncEngine], ChatPort]:
     def make(engine: AsyncEngine) -> ChatPort:
-        directory = DatabaseDirectory(engine, clock)
+        directory = CachedDirectory(DatabaseDirectory(engine, clock), config.directory_answers)
         graph = GraphClient(config.graph_url, config.tokens)
         return TeamsChat(
             config.connector, directory, config.app_id, config.tenant_id, policy, graph, config.mris
@@ -114,7 +118,7 @@ def add_teams_messages(
     """`POST /api/messages`: our token checks, then the SDK's adapter, then the services."""
     shell = chat_shell(runtime)
     identity = TeamsIdentity(shell.policy, member_email(config.connector))
-    directory = DatabaseDirectory(runtime.engine, clock)
+    directory = CachedDirectory(DatabaseDirectory(runtime.engine, clock), config.directory_answers)
     agent = SignoffAgent(
         shell, identity, directory, config.tenant_id, config.mris, review_shell(runtime)
     )
