@@ -1,9 +1,12 @@
 """Requests machines open through API v1: Idempotency-Keys around the approval service.
 
-Imports no platform adapter. A key is claimed in its own short transaction before the request
-is opened, with the request id chosen up front, so a concurrent duplicate finds the claim
-(in flight) and a call retried after a crash finds the request the key chose. Opening itself
-is the approval service's: the same machine, the same ledger, as a person in chat.
+Imports no platform adapter. A key is claimed in the open's own transaction, its first write,
+and released in it when the machine refuses, so the key and its request commit together or
+not at all: a crash leaves neither, and there is no claim without its request to wait on.
+A concurrent duplicate meets the key's primary key: on SQLite after the first call committed
+(every write transaction holds the one write lock), on PostgreSQL by waiting on the first
+call's uncommitted row; either way it then finds the request and answers with it. Opening
+itself is the approval service's: the same machine, the same ledger, as a person in chat.
 """
 
 from __future__ import annotations
@@ -33,12 +36,15 @@ from bot.storage.api_clients import (
 )
 from bot.storage.requests import load_request
 from workflows.commands import Cancel, OpenRequest
+from workflows.ledger import LedgerEntry
 from workflows.machine_types import Outcome
 from workflows.model import Actor, ApprovalRequest
 from workflows.opening import API
 from workflows.redaction import mask_text
 
-# A claim older than this whose request does not exist was left by a call that died.
+# A key whose request does not exist was claimed by an earlier version, which claimed in a
+# transaction of its own: older than this, its call died before opening; younger, it may still
+# be under way (replicas of both versions during an upgrade).
 STALE_CLAIM = timedelta(seconds=30)
 
 
@@ -49,12 +55,22 @@ class KeyConflict(StrEnum):
 
 @dataclass(frozen=True)
 class Opened:
-    """The request a key stands for; `outcome` is the machine's answer when one was asked."""
+    """The request a key stands for; `outcome` is the machine's answer when one was asked.
+
+    When this call created it, what it wrote, for an answer without reading it back: the
+    request's `state`, the `body` kept beside the key and the request's ledger `entries`."""
 
     request_id: str
     created: bool
     outcome: Outcome | None = None
     conflict: KeyConflict | None = None
+    state: ApprovalRequest | None = None
+    body: str = ""
+    entries: tuple[LedgerEntry, ...] = ()
+
+
+class _KeyHeld(Exception):
+    """The key's row exists already: the open's transaction is rolled back."""
 
 
 class CallbackRefused(Exception):
@@ -94,41 +110,46 @@ class ApiRequests:
         client = scope or command.actor.platform_user_id
         body = without_secrets(body)
         for _ in range(2):
-            request_id = new_request_id()
-            existing = await self._claim(client, key, fingerprint, body, request_id)
-            if existing is None:
-                break
-            found = await self._resolve(client, key, fingerprint, existing)
+            asked = command.model_copy(update={"request_id": new_request_id()})
+            try:
+                return await self._open(client, key, fingerprint, body, asked)
+            except _KeyHeld:
+                pass
+            async with self.approvals.uow.reading() as conn:
+                row = await load_key(conn, client, key)
+            if row is None:  # released in between by a refused call: try again
+                continue
+            found = await self._resolve(client, key, fingerprint, row)
             if found is not None:
                 return found
-        else:
-            return Opened("", False, conflict=KeyConflict.IN_FLIGHT)
-        outcome = await self.approvals.handle(command.model_copy(update={"request_id": request_id}))
+        return Opened("", False, conflict=KeyConflict.IN_FLIGHT)
+
+    async def _open(
+        self, client: str, key: str, fingerprint: str, body: str, command: OpenRequest
+    ) -> Opened:
+        """Claim the key and open in one transaction; `_KeyHeld` when the key is taken."""
+        request_id = command.request_id
+        async with self.approvals.uow.command(command.action.value) as tx:
+            try:
+                await claim_key(tx.conn, client, key, fingerprint, request_id, body, tx.now)
+            except IntegrityError:
+                raise _KeyHeld from None
+            outcome, state = await self.approvals.apply_in(tx, command)
+            if not outcome.ok:
+                # Refused (not allowed, unknown, frozen): the refusal is audited, nothing was
+                # opened, so the same call may be made again once the reason is gone.
+                await release_key(tx.conn, client, key)
         if not outcome.ok:
-            # Refused (not allowed, unknown, frozen): nothing was opened, so the same call may
-            # be made again once the reason is gone.
-            async with self._writing("release-key") as conn:
-                await release_key(conn, client, key)
-        return Opened(request_id, outcome.ok, outcome)
+            return Opened(request_id, False, outcome)
+        entries = tuple(
+            entry
+            for entry in tx.entries
+            if entry.subject_type == "request" and entry.subject_id == request_id
+        )
+        return Opened(request_id, True, outcome, state=state, body=body, entries=entries)
 
     def _writing(self, label: str) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         return _writing(self.approvals.uow.engine, label)
-
-    async def _claim(
-        self, client: str, key: str, fingerprint: str, body: str, request_id: str
-    ) -> KeyRow | None:
-        """None when this call holds the key now; otherwise the row that holds it."""
-        uow = self.approvals.uow
-        try:
-            async with self._writing("claim-key") as conn:
-                await claim_key(conn, client, key, fingerprint, request_id, body, uow.clock())
-            return None
-        except IntegrityError:
-            async with uow.reading() as conn:
-                row = await load_key(conn, client, key)
-            if row is None:  # released in between: try again
-                return KeyRow(fingerprint, "", uow.clock(), body)
-            return row
 
     async def _resolve(self, client: str, key: str, fingerprint: str, row: KeyRow) -> Opened | None:
         """What an existing claim means for this call; None to claim the key afresh."""

@@ -15,7 +15,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.delivery.messages import CardMessage, Message
-from bot.services.unit_of_work import UnitOfWork, step_all
+from bot.services.unit_of_work import Transaction, UnitOfWork, step_all
 from bot.storage.incidents import lock_system, open_incident_of
 from bot.storage.requests import (
     card_locations,
@@ -62,27 +62,36 @@ class ApprovalService:
     ) -> tuple[Outcome, ApprovalRequest | None]:
         """The outcome and the request's state after the command (None when none was read)."""
         async with self.uow.command(command.action.value) as tx:
-            conn, now, loaded = tx.conn, tx.now, tx.loaded
-            if delivery is not None and not await claim_delivery(conn, *delivery, now):
-                self.uow.metrics.duplicates.inc()
-                return Outcome(True, "duplicate", "Already received; nothing more to do."), None
-            state = None
-            if not isinstance(command, OpenRequest):
-                state = await load_request(conn, command.request_id, for_update=True)
-            else:
-                await lock_system(conn, command.system)
-                if limited := await self._over_limit(conn, command, now):
-                    return limited, None
-                if incident := await open_incident_of(conn, command.system):
-                    command = command.model_copy(update={"frozen_by": incident.id})
-            if await _from_foreign_card(conn, state, command):
-                assert state is not None
-                result = refuse_foreign_card(state, command, loaded.policy, now, loaded.digest)
-            else:
-                result = step(state, command, loaded.policy, now, loaded.digest)
-            if result.state is not None and result.state != state:
-                await save_request(conn, state, result.state, now)
-            await tx.record([result])
+            return await self.apply_in(tx, command, delivery)
+
+    async def apply_in(
+        self, tx: Transaction, command: Command, delivery: tuple[str, str] | None = None
+    ) -> tuple[Outcome, ApprovalRequest | None]:
+        """`command` in a transaction the caller opened with `uow.command` and commits, so
+        what the caller writes beside it commits or rolls back with it (an API client's
+        Idempotency-Key with the request it opened). Its ledger entries are `tx.entries`
+        once the transaction is over."""
+        conn, now, loaded = tx.conn, tx.now, tx.loaded
+        if delivery is not None and not await claim_delivery(conn, *delivery, now):
+            self.uow.metrics.duplicates.inc()
+            return Outcome(True, "duplicate", "Already received; nothing more to do."), None
+        state = None
+        if not isinstance(command, OpenRequest):
+            state = await load_request(conn, command.request_id, for_update=True)
+        else:
+            await lock_system(conn, command.system)
+            if limited := await self._over_limit(conn, command, now):
+                return limited, None
+            if incident := await open_incident_of(conn, command.system):
+                command = command.model_copy(update={"frozen_by": incident.id})
+        if await _from_foreign_card(conn, state, command):
+            assert state is not None
+            result = refuse_foreign_card(state, command, loaded.policy, now, loaded.digest)
+        else:
+            result = step(state, command, loaded.policy, now, loaded.digest)
+        if result.state is not None and result.state != state:
+            await save_request(conn, state, result.state, now)
+        await tx.record([result])
         return result.outcome, result.state or state
 
     async def _over_limit(

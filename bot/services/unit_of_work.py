@@ -33,7 +33,7 @@ from bot.storage.requests import save_requests
 from workflows.commands import Command
 from workflows.effects import Effect
 from workflows.incidents import IncidentEffect
-from workflows.ledger import AuditEvent
+from workflows.ledger import AuditEvent, LedgerEntry
 from workflows.machine import step
 from workflows.machine_types import Outcome, Step
 from workflows.model import ApprovalRequest
@@ -81,6 +81,9 @@ class Transaction:
     recorded: bool = False
     events: list[AuditEvent] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
+    # The ledger entries `events` became, once flushed: what the caller may show of the
+    # transaction without reading it back.
+    entries: list[LedgerEntry] = field(default_factory=list)
 
     @property
     def policy(self) -> Policy:
@@ -112,6 +115,7 @@ class Transaction:
         callbacks its entries call for are queued with them; whom to call is read first."""
         targets = await callback_targets(self.conn, self.events)
         entries = await append_events(self.conn, self.events, self.now, self.loaded.digest)
+        self.entries.extend(entries)
         if targets:
             self.queued += await enqueue_callbacks(self.conn, targets, entries, self.now)
 
