@@ -132,7 +132,11 @@ class ApiShell:
             raise ApiProblem(Kind.IN_FLIGHT, "a call with this Idempotency-Key is being handled")
         if opened.outcome is not None and not opened.outcome.ok:
             raise _refused(opened.outcome)
-        return await self.get(client, opened.request_id), opened.created
+        if opened.state is None:  # the key's request, opened by an earlier call
+            return await self.get(client, opened.request_id), opened.created
+        # What the open wrote, as a GET would read it back, without reading it back.
+        view = request_view(opened.state, opened.body, opened.entries, self._now(), self.public_url)
+        return view, opened.created
 
     async def _owned(self, client: Client, request_id: str) -> tuple[ApprovalRequest, str]:
         found = await _available(self.requests.owned(client.name, request_id))
