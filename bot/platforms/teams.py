@@ -27,6 +27,7 @@ from adapters.teams.keys import KeySet
 from adapters.teams.mris import UserMris
 from adapters.teams.route import teams_route
 from adapters.teams.token_check import TokenCheck
+from adapters.teams.turn_clients import TurnClients
 from bot.platforms.shells import chat_shell, review_shell
 from bot.runtime import Mount, Runtime
 from bot.settings import Settings
@@ -122,7 +123,9 @@ def add_teams_messages(
     agent = SignoffAgent(
         shell, identity, directory, config.tenant_id, config.mris, review_shell(runtime)
     )
-    adapter = CloudAdapter(connection_manager=OneConnection(config.tokens, config.bot_scope))
+    connections = OneConnection(config.tokens, config.bot_scope)
+    clients = TurnClients(connections, config.connector)
+    adapter = CloudAdapter(connection_manager=connections, channel_service_client_factory=clients)
     adapter.on_turn_error = on_turn_error
     check = TokenCheck(KeySet(config.metadata_url), config.app_id, {config.tenant_id})
 
@@ -131,6 +134,7 @@ def add_teams_messages(
 
     async def close_connector(_: web.Application) -> None:
         # After the relay has stopped: on_cleanup runs once every cleanup context is done.
+        await clients.close()
         await config.connector.close()
         await config.tokens.close()
 
