@@ -67,20 +67,20 @@ class Composed:
 async def compose_all(
     conn: AsyncConnection, policy: Policy, rows: Sequence[tuple[str, str | None, Composable]]
 ) -> list[Composed | Exception]:
-    """What to send for each (platform, request id, message); two queries in all.
+    """What to send for each (platform, request id, message); three queries at most.
 
     A row that cannot be composed gets its exception in its place (`NothingToSend` when what
     it points at is gone), so one bad row never holds up the page.
     """
-    states = await _states(
-        conn, {rid for _, rid, m in rows if rid and not isinstance(m, TextMessage)}
-    )
+    cards = {rid for _, rid, m in rows if rid and not isinstance(m, TextMessage)}
+    notices = {rid for _, rid, m in rows if rid and isinstance(m, TextMessage)}
+    # A notice's subject is a request or a review: looking for requests among them in the
+    # read the cards need anyway spares a read of reviews when all of them are requests.
+    states, requests = await _states(conn, cards, notices)
     copies: dict[int, Any] = {}
     if ids := sorted({m.chat_message_id for _, _, m in rows if isinstance(m, UpdateMessage)}):
         copies = {copy.id: copy for copy in await conn.execute(_COPIES, {"ids": ids})}
-    reviews = await _reviews(
-        conn, {rid for _, rid, m in rows if rid and isinstance(m, TextMessage)}
-    )
+    reviews = await _reviews(conn, notices - requests)
     composed: list[Composed | Exception] = []
     for platform, request_id, message in rows:
         try:
@@ -96,19 +96,23 @@ async def compose_all(
 
 
 async def _states(
-    conn: AsyncConnection, request_ids: set[str]
-) -> dict[str, ApprovalRequest | Exception]:
-    """The requests' states by id, each read on its own terms: one that does not parse is
-    its exception, not the page's."""
-    if not request_ids:
-        return {}
+    conn: AsyncConnection, request_ids: set[str], others: set[str]
+) -> tuple[dict[str, ApprovalRequest | Exception], set[str]]:
+    """The states of `request_ids`, each read on its own terms (one that does not parse is
+    its exception, not the page's), and which of `others` are requests (not parsed)."""
+    if not request_ids and not others:
+        return {}, set()
     states: dict[str, ApprovalRequest | Exception] = {}
-    for row in await conn.execute(_STATES, {"ids": sorted(request_ids)}):
+    found: set[str] = set()
+    for row in await conn.execute(_STATES, {"ids": sorted(request_ids | others)}):
+        found.add(row.id)
+        if row.id not in request_ids:
+            continue
         try:
             states[row.id] = ApprovalRequest.model_validate_json(row.state)
         except ValueError as error:
             states[row.id] = error
-    return states
+    return states, found & others
 
 
 async def _reviews(conn: AsyncConnection, subject_ids: set[str]) -> dict[str, RiskReview]:

@@ -5,7 +5,8 @@ Imports only the port protocol from adapters. Per destination, messages go out i
 one at a time; a 429 holds back only that destination for `Retry-After`; 5xx and timeouts back
 off exponentially with jitter; permanent errors and messages that keep failing are
 dead-lettered so they never block the rows behind them. A pass claims and composes its rows in
-one transaction, sends them concurrently and records every outcome in a second one. Delivery is
+one transaction, sends them concurrently and records every outcome in a second one, which
+also claims the next page (or, when nothing is due, reads how long to sleep). Delivery is
 at least once: a crash between the platform call and marking the row sent repeats the call
 (updates are idempotent).
 """
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Row, Select, and_, bindparam, exists, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
 from adapters.port import ChatPort, PermanentFailure, RateLimited, TemporaryFailure
@@ -70,6 +71,7 @@ _LEASE = (
     .values(next_attempt_at=bindparam("until"))
 )
 _PENDING = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
+_NEXT_DUE = select(func.min(outbox.c.next_attempt_at)).where(*_FIRST_IN_LINE)
 
 
 @dataclass
@@ -95,18 +97,26 @@ class OutboxRelay:
         """One pass: claim the first due row of every destination, send them together, and
         record every outcome in one transaction."""
         now = now or self.clock()
-        claimed = await self._claim(now)
-        attempts = await asyncio.gather(*(self._attempt(c, now) for c in claimed))
+        async with self.engine.begin() as conn:
+            claimed = await self._claim(conn, now)
+        report, _ = await self._deliver(Page(now, claimed))
+        return report
+
+    async def _deliver(self, page: Page, idle: float | None = None) -> tuple[PassReport, Next]:
+        """Send a claimed page and record its outcomes; with `idle`, the transaction that
+        records them also claims the next page, or learns how long to sleep."""
+        attempts = await asyncio.gather(*(self._attempt(c, page.now) for c in page.claimed))
         for attempt in attempts:
             if attempt.outcome == "sent" and attempt.message is not None:
                 self.crash(f"after_api_call_before_outbox_mark_done:{attempt.message.kind}")
-        await self._record(attempts, now)
+        following = await self._record(attempts, page.now, idle)
         outcomes = Counter(attempt.outcome for attempt in attempts)
-        return PassReport(
+        report = PassReport(
             sent=outcomes["sent"],
             retried=outcomes["retry"] + outcomes["wait"],
             dead=outcomes["dead"],
         )
+        return report, following
 
     async def drain(self, now: datetime | None = None, max_passes: int = 1000) -> PassReport:
         """Passes until nothing more is due at `now` (tests and `signoff sweep`)."""
@@ -123,18 +133,23 @@ class OutboxRelay:
     async def run_forever(self, stop: asyncio.Event, idle: float = 5.0) -> None:
         """Deliver until `stop` is set; between passes sleep until woken or until the next
         row is due (a paced or retried one), at most `idle` seconds."""
+        following = Next(None, 0.0)
         while not stop.is_set():
             self._wakeup.clear()
             try:
-                report = await self.run_once()
-                if report.handled:
-                    continue
-                pause = await self._until_next_due(idle)
+                if following.page is None:
+                    following = await self._claim_or_sleep(idle)
+                if following.page is not None:
+                    _, following = await self._deliver(following.page, idle)
+                    if following.page is not None:
+                        continue
             except Exception:
                 log.exception("outbox pass failed; trying again in %.0f s", idle)
-                pause = idle
+                following = Next(None, idle)
             waiters = [asyncio.ensure_future(e.wait()) for e in (self._wakeup, stop)]
-            await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                waiters, timeout=following.pause, return_when=asyncio.FIRST_COMPLETED
+            )
             for waiter in waiters:
                 waiter.cancel()
 
@@ -143,33 +158,40 @@ class OutboxRelay:
             count = await conn.scalar(_PENDING)
         return int(count or 0)
 
-    async def _until_next_due(self, idle: float) -> float:
+    async def _claim_or_sleep(self, idle: float) -> Next:
+        """The next page, claimed now; when nothing is due, how long to sleep, read in the
+        same transaction (one transaction each time the relay goes idle, not two)."""
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            claimed = await self._claim(conn, now)
+            if claimed:
+                return Next(Page(now, claimed), 0.0)
+            return Next(None, await self._until_next_due(conn, idle))
+
+    async def _until_next_due(self, conn: AsyncConnection, idle: float) -> float:
         """Seconds until the earliest row that is first in line falls due, at most `idle`."""
-        query = select(func.min(outbox.c.next_attempt_at)).where(*_FIRST_IN_LINE)
-        async with self.engine.connect() as conn:
-            due: datetime | None = await conn.scalar(query)
+        due: datetime | None = await conn.scalar(_NEXT_DUE)
         if due is None:
             return idle
         return min(max((due - self.clock()).total_seconds(), 0.0), idle)
 
-    async def _claim(self, now: datetime) -> list[Claimed]:
+    async def _claim(self, conn: AsyncConnection, now: datetime) -> list[Claimed]:
         # A row is eligible when due and first in line for its destination; claiming pushes
         # its next attempt out by the lease, so a crashed delivery is retried, not lost. What
         # to send is composed in the same transaction, a few queries for the whole page.
-        async with self.engine.begin() as conn:
-            query: Select[Any] = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
-            rows = list((await conn.execute(query, {"now": now, "batch": self.batch})).all())
-            if not rows:
-                return []
-            lease = {"ids": [r.id for r in rows], "until": now + self.retry.lease}
-            await conn.execute(_LEASE, lease)
-            messages = [_read(row) for row in rows]
-            plain = [
-                (row.platform, row.request_id, message)
-                for row, message in zip(rows, messages, strict=True)
-                if isinstance(message, Composable)
-            ]
-            plans = iter(await compose_all(conn, self.policy(), plain))
+        query: Select[Any] = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
+        rows = list((await conn.execute(query, {"now": now, "batch": self.batch})).all())
+        if not rows:
+            return []
+        lease = {"ids": [r.id for r in rows], "until": now + self.retry.lease}
+        await conn.execute(_LEASE, lease)
+        messages = [_read(row) for row in rows]
+        plain = [
+            (row.platform, row.request_id, message)
+            for row, message in zip(rows, messages, strict=True)
+            if isinstance(message, Composable)
+        ]
+        plans = iter(await compose_all(conn, self.policy(), plain))
         return [
             Claimed(row, message, next(plans) if isinstance(message, Composable) else None)
             for row, message in zip(rows, messages, strict=True)
@@ -245,17 +267,29 @@ class OutboxRelay:
         next_at = now + self.retry.backoff(attempts, self.jitter())
         return Attempt(row, "retry", message, next_at=next_at, reason=reason, error=error)
 
-    async def _record(self, attempts: Sequence[Attempt], now: datetime) -> None:
-        """All of a pass's outcomes in one transaction; should that fail, each in its own, so
+    async def _record(
+        self, attempts: Sequence[Attempt], now: datetime, idle: float | None = None
+    ) -> Next:
+        """All of a pass's outcomes in one transaction, which with `idle` also claims the
+        next page (or reads how long to sleep); should that fail, each outcome in its own, so
         one bad row cannot make the others be sent again."""
         if not attempts:
-            return
+            return Next(None, 0.0)
         marking = functools.partial(
             mark_all, pace=self.retry.pace, wait=self.retry.base, on_dead=self.on_dead
         )
+        following = Next(None, 0.0)
         try:
             async with self.engine.begin() as conn:
                 await marking(conn, attempts, now)
+                if idle is not None:
+                    later = self.clock()
+                    claimed = await self._claim(conn, later)
+                    following = (
+                        Next(Page(later, claimed), 0.0)
+                        if claimed
+                        else Next(None, await self._until_next_due(conn, idle))
+                    )
             recorded = list(attempts)
         except Exception as error:
             # A bug or a broken row must not fail the whole page: those rows were sent, and
@@ -281,6 +315,21 @@ class OutboxRelay:
                     )
         for attempt in recorded:
             tell(attempt, self.metrics)
+        return following
+
+
+class Page(NamedTuple):
+    """Rows claimed together at `now`, to be sent together."""
+
+    now: datetime
+    claimed: list[Claimed]
+
+
+class Next(NamedTuple):
+    """What a transaction left the relay to do: a page to send, or how long to sleep."""
+
+    page: Page | None
+    pause: float
 
 
 class Claimed(NamedTuple):
