@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import ChatPort
@@ -30,6 +30,19 @@ from bot.storage.tables import chat_messages, outbox
 from workflows.effects import Effect, Notify, PostCard, RefreshCards, Target
 from workflows.incidents import IncidentEffect, OpenRoom, PostInRoom
 from workflows.policy import Policy
+
+# Built once: a click's card updates read this in every decision.
+_POSTED_COPIES = (
+    select(
+        chat_messages.c.id,
+        chat_messages.c.request_id,
+        chat_messages.c.platform,
+        outbox.c.destination_key,
+    )
+    .join(outbox, outbox.c.id == chat_messages.c.outbox_id)
+    .where(chat_messages.c.request_id.in_(bindparam("ids", expanding=True)))
+    .order_by(chat_messages.c.id)
+)
 
 
 async def enqueue(
@@ -124,18 +137,8 @@ async def _posted_copies(
     conn: AsyncConnection, request_ids: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """Every posted card of these requests, by request, in posting order (one query)."""
-    query = (
-        select(
-            chat_messages.c.id,
-            chat_messages.c.request_id,
-            chat_messages.c.platform,
-            outbox.c.destination_key,
-        )
-        .join(outbox, outbox.c.id == chat_messages.c.outbox_id)
-        .where(chat_messages.c.request_id.in_(sorted(set(request_ids))))
-        .order_by(chat_messages.c.id)
-    )
+    rows = await conn.execute(_POSTED_COPIES, {"ids": sorted(set(request_ids))})
     found: dict[str, list[dict[str, Any]]] = {}
-    for row in await conn.execute(query):
+    for row in rows:
         found.setdefault(row.request_id, []).append(dict(row._mapping))
     return found

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.delivery.messages import GitHubReview, outbox_row
@@ -27,6 +27,14 @@ log = logging.getLogger("signoff.github")
 
 # The idempotency scope of the gate's requests: no policy client can be named so.
 GATE_SCOPE = "@github"
+# Built once: every vote and decision looks for a run waiting on its request.
+_GATE_RUNS = select(api_requests.c.request_id, api_requests.c.body).where(
+    api_requests.c.client == GATE_SCOPE,
+    api_requests.c.request_id.in_(bindparam("ids", expanding=True)),
+)
+_STATES = select(approval_requests.c.id, approval_requests.c.state).where(
+    approval_requests.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def review_row(
@@ -46,17 +54,12 @@ async def gate_rows(
     conn: AsyncConnection, request_ids: Sequence[str], policy: Policy, now: datetime
 ) -> list[dict[str, Any]]:
     """A row for each of `request_ids` the gate opened, from its state in `conn` now."""
-    query = select(api_requests.c.request_id, api_requests.c.body).where(
-        api_requests.c.client == GATE_SCOPE, api_requests.c.request_id.in_(sorted(request_ids))
-    )
-    runs = {row.request_id: row.body for row in await conn.execute(query)}
+    found = await conn.execute(_GATE_RUNS, {"ids": sorted(request_ids)})
+    runs = {row.request_id: row.body for row in found}
     if not runs:
         return []
-    states = select(approval_requests.c.id, approval_requests.c.state).where(
-        approval_requests.c.id.in_(sorted(runs))
-    )
     rows = []
-    for row in await conn.execute(states):
+    for row in await conn.execute(_STATES, {"ids": sorted(runs)}):
         try:
             state = ApprovalRequest.model_validate_json(row.state)
             run = GateRun.model_validate_json(runs[row.id])
