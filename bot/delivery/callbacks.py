@@ -24,7 +24,8 @@ from standardwebhooks import Webhook
 from adapters.port import PermanentFailure
 from bot.delivery.messages import CallbackMessage, outbox_row
 from bot.delivery.outbound import OutboundPost
-from bot.storage.api_clients import callback_bodies, signing_secrets
+from bot.delivery.reads import TransactionReads
+from bot.storage.api_clients import signing_secrets
 from bot.storage.tables import outbox
 from workflows.ledger import AuditEvent, LedgerEntry
 from workflows.policy import Policy
@@ -76,7 +77,7 @@ class Target:
 
 
 async def callback_targets(
-    conn: AsyncConnection, events: Sequence[AuditEvent]
+    reads: TransactionReads, events: Sequence[AuditEvent]
 ) -> dict[str, Target]:
     """The requests among `events`' subjects that have a callback, by id (one query, made
     before the ledger's head is locked)."""
@@ -84,7 +85,7 @@ async def callback_targets(
     if not ids:
         return {}
     targets: dict[str, Target] = {}
-    for request_id, (client, body) in (await callback_bodies(conn, ids)).items():
+    for request_id, (client, body) in (await reads.opened_by(ids)).items():
         try:
             opened = json.loads(body)
             url = (opened.get("callback") or {}).get("url")

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.port import ChatPort
@@ -25,24 +25,12 @@ from bot.delivery.messages import (
     UpdateMessage,
     outbox_row,
 )
+from bot.delivery.reads import TransactionReads
 from bot.delivery.rooms import room_rows
-from bot.storage.tables import chat_messages, outbox
+from bot.storage.tables import outbox
 from workflows.effects import Effect, Notify, PostCard, RefreshCards, Target
 from workflows.incidents import IncidentEffect, OpenRoom, PostInRoom
 from workflows.policy import Policy
-
-# Built once: a click's card updates read this in every decision.
-_POSTED_COPIES = (
-    select(
-        chat_messages.c.id,
-        chat_messages.c.request_id,
-        chat_messages.c.platform,
-        outbox.c.destination_key,
-    )
-    .join(outbox, outbox.c.id == chat_messages.c.outbox_id)
-    .where(chat_messages.c.request_id.in_(bindparam("ids", expanding=True)))
-    .order_by(chat_messages.c.id)
-)
 
 
 async def enqueue(
@@ -51,15 +39,18 @@ async def enqueue(
     policy: Policy,
     ports: Mapping[str, ChatPort],
     now: datetime,
+    reads: TransactionReads | None = None,
 ) -> int:
-    """Write the outbox rows for `effects` in the caller's transaction; returns how many."""
+    """Write the outbox rows for `effects` in the caller's transaction; returns how many.
+    `reads` answers what the transaction has read already."""
+    reads = reads or TransactionReads(conn)
     plain = [e for e in effects if isinstance(e, PostCard | Notify | RefreshCards)]
-    rows = await _request_rows(conn, plain, policy, list(ports), now)
+    rows = await _request_rows(reads, plain, policy, list(ports), now)
     # A run waiting on the GitHub gate hears of every change to its request (new cards mean
     # it opened or escalated; refreshed cards, a vote or the decision).
     changed = {e.request_id for e in plain if isinstance(e, PostCard | RefreshCards)}
     if changed:
-        rows += await gate_rows(conn, sorted(changed), policy, now)
+        rows += await gate_rows(conn, sorted(changed), policy, now, reads)
     rooms = [e for e in effects if isinstance(e, OpenRoom | PostInRoom)]
     if rooms:
         rows += await room_rows(conn, rooms, policy, ports, now)
@@ -96,7 +87,7 @@ def _destination_key(platform: str, address: Address) -> str:
 
 
 async def _request_rows(
-    conn: AsyncConnection,
+    reads: TransactionReads,
     effects: Sequence[Effect],
     policy: Policy,
     enabled: Sequence[str],
@@ -109,7 +100,7 @@ async def _request_rows(
         rows.append(outbox_row(platform, key, message, now, request_id=request_id))
 
     refreshed = [e.request_id for e in effects if isinstance(e, RefreshCards)]
-    copies = await _posted_copies(conn, refreshed) if refreshed else {}
+    copies = await reads.posted_cards(refreshed) if refreshed else {}
     for effect in effects:
         match effect:
             case PostCard(request_id=rid, audience=audience, to=to):
@@ -122,23 +113,12 @@ async def _request_rows(
                     add(platform, _destination_key(platform, address), rid, notice)
             case RefreshCards(request_id=rid):
                 for copy in copies.get(rid, []):
-                    if copy["platform"] in enabled:
-                        update = UpdateMessage(chat_message_id=copy["id"])
+                    if copy.platform in enabled and copy.destination_key is not None:
+                        update = UpdateMessage(chat_message_id=copy.id)
                         # Each card is its own queue: updates of one card stay in order, but
                         # cards of other requests in the same chat need not wait behind it.
                         # Platforms pace new messages per chat, not edits, and every update
                         # renders the request as it is now.
-                        key = f"{copy['destination_key']}#card-{copy['id']}"
-                        add(copy["platform"], key, rid, update)
+                        key = f"{copy.destination_key}#card-{copy.id}"
+                        add(copy.platform, key, rid, update)
     return rows
-
-
-async def _posted_copies(
-    conn: AsyncConnection, request_ids: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
-    """Every posted card of these requests, by request, in posting order (one query)."""
-    rows = await conn.execute(_POSTED_COPIES, {"ids": sorted(set(request_ids))})
-    found: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        found.setdefault(row.request_id, []).append(dict(row._mapping))
-    return found

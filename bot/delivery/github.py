@@ -17,7 +17,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.delivery.messages import GitHubReview, outbox_row
-from bot.storage.tables import api_requests, approval_requests
+from bot.delivery.reads import TransactionReads
+from bot.storage.tables import approval_requests
 from workflows.github import GITHUB, GateRun
 from workflows.github_review import GateReview, review_of
 from workflows.model import ApprovalRequest
@@ -27,11 +28,6 @@ log = logging.getLogger("signoff.github")
 
 # The idempotency scope of the gate's requests: no policy client can be named so.
 GATE_SCOPE = "@github"
-# Built once: every vote and decision looks for a run waiting on its request.
-_GATE_RUNS = select(api_requests.c.request_id, api_requests.c.body).where(
-    api_requests.c.client == GATE_SCOPE,
-    api_requests.c.request_id.in_(bindparam("ids", expanding=True)),
-)
 _STATES = select(approval_requests.c.id, approval_requests.c.state).where(
     approval_requests.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -51,11 +47,15 @@ def review_row(
 
 
 async def gate_rows(
-    conn: AsyncConnection, request_ids: Sequence[str], policy: Policy, now: datetime
+    conn: AsyncConnection,
+    request_ids: Sequence[str],
+    policy: Policy,
+    now: datetime,
+    reads: TransactionReads | None = None,
 ) -> list[dict[str, Any]]:
     """A row for each of `request_ids` the gate opened, from its state in `conn` now."""
-    found = await conn.execute(_GATE_RUNS, {"ids": sorted(request_ids)})
-    runs = {row.request_id: row.body for row in found}
+    opened = await (reads or TransactionReads(conn)).opened_by(request_ids)
+    runs = {rid: body for rid, (client, body) in opened.items() if client == GATE_SCOPE}
     if not runs:
         return []
     rows = []

@@ -6,6 +6,7 @@ together or not at all; the relay is woken only after the commit.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,6 @@ from bot.delivery.messages import CardMessage, Message
 from bot.services.unit_of_work import Transaction, UnitOfWork, step_all
 from bot.storage.incidents import lock_system, open_incident_of
 from bot.storage.requests import (
-    card_locations,
     claim_delivery,
     claim_requests,
     load_request,
@@ -84,7 +84,7 @@ class ApprovalService:
                 return limited, None
             if incident := await open_incident_of(conn, command.system):
                 command = command.model_copy(update={"frozen_by": incident.id})
-        if await _from_foreign_card(conn, state, command):
+        if await _from_foreign_card(tx, state, command):
             assert state is not None
             result = refuse_foreign_card(state, command, loaded.policy, now, loaded.digest)
         else:
@@ -162,10 +162,10 @@ class ApprovalService:
 
 
 async def _from_foreign_card(
-    conn: AsyncConnection, state: ApprovalRequest | None, command: Command
+    tx: Transaction, state: ApprovalRequest | None, command: Command
 ) -> bool:
     """True when a click names a message location that is not one of the request's cards."""
     if state is None or not isinstance(command, Answer) or command.location is None:
         return False
-    posted = await card_locations(conn, state.id)
-    return not any(ref == command.location for *_, ref in posted)
+    posted = (await tx.reads.posted_cards([state.id]))[state.id]
+    return not any(json.loads(card.ref) == command.location for card in posted)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.port import ChatPort, ServiceUnavailable
 from bot.delivery.callbacks import callback_targets, enqueue_callbacks
 from bot.delivery.enqueue import enqueue
+from bot.delivery.reads import TransactionReads
 from bot.observability.faults import CrashPoint, no_faults
 from bot.observability.metrics import Metrics
 from bot.storage.database import is_outage
@@ -84,6 +85,11 @@ class Transaction:
     # The ledger entries `events` became, once flushed: what the caller may show of the
     # transaction without reading it back.
     entries: list[LedgerEntry] = field(default_factory=list)
+    # What more than one step of the command asks of the database, read once.
+    reads: TransactionReads = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = TransactionReads(self.conn)
 
     @property
     def policy(self) -> Policy:
@@ -108,12 +114,14 @@ class Transaction:
     async def enqueue(self, effects: Sequence[Effect | IncidentEffect]) -> None:
         """The outbox rows for `effects`, in this transaction."""
         self.recorded = True
-        self.queued += await enqueue(self.conn, effects, self.policy, self.ports, self.now)
+        self.queued += await enqueue(
+            self.conn, effects, self.policy, self.ports, self.now, self.reads
+        )
 
     async def flush(self) -> None:
         """The ledger, last of all: from its head's lock to the commit, writers wait. The
         callbacks its entries call for are queued with them; whom to call is read first."""
-        targets = await callback_targets(self.conn, self.events)
+        targets = await callback_targets(self.reads, self.events)
         entries = await append_events(self.conn, self.events, self.now, self.loaded.digest)
         self.entries.extend(entries)
         if targets:

@@ -5,7 +5,6 @@ Every function works inside the caller's transaction on an `AsyncConnection`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -14,7 +13,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.tables import approval_requests, chat_messages, inbound_deliveries, votes
+from bot.storage.tables import approval_requests, inbound_deliveries, votes
 from workflows.model import TERMINAL, ApprovalRequest, Vote
 
 # The statements of every click, built once: building one costs more than SQLite running it,
@@ -41,17 +40,6 @@ _CLAIM_DELIVERY = {
     .on_conflict_do_nothing()
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-_CARD_LOCATIONS = (
-    select(
-        chat_messages.c.id,
-        chat_messages.c.platform,
-        chat_messages.c.audience,
-        chat_messages.c.person,
-        chat_messages.c.ref,
-    )
-    .where(chat_messages.c.request_id == bindparam("request_id"))
-    .order_by(chat_messages.c.id)
-)
 
 
 def next_due_at(state: ApprovalRequest) -> datetime | None:
@@ -195,11 +183,3 @@ async def claim_delivery(conn: AsyncConnection, platform: str, key: str, now: da
     values = {"platform": platform, "delivery_key": key[:255], "received_at": now}
     result = await conn.execute(statement, values)
     return bool(result.rowcount)
-
-
-async def card_locations(
-    conn: AsyncConnection, request_id: str
-) -> Sequence[tuple[int, str, str, str | None, dict[str, str]]]:
-    """(id, platform, audience, person, ref) of every posted copy of a request's card."""
-    rows = await conn.execute(_CARD_LOCATIONS, {"request_id": request_id})
-    return [(r.id, r.platform, r.audience, r.person, json.loads(r.ref)) for r in rows]
