@@ -65,8 +65,11 @@ class ApiBackend(Protocol):
 
     async def get(self, client: Client, request_id: str) -> RequestView: ...
 
-    async def wait(self, client: Client, request_id: str, seen: str, seconds: float) -> None:
-        """Return when the request's view may differ from the one tagged `seen`, or later."""
+    async def wait(
+        self, client: Client, request_id: str, seen: str | None, seconds: float
+    ) -> RequestView:
+        """The request's view once it differs from the one tagged `seen` (from the current one
+        when None), or once it is not pending, or after `seconds` whatever it is."""
 
     async def cancel(self, client: Client, request_id: str, reason: str) -> RequestView: ...
 
@@ -200,13 +203,13 @@ def api_routes(
     async def get_request(request: web.Request, client: Client) -> web.Response:
         request_id = request.match_info["id"]
         seconds = _wait_seconds(request)
-        view = await backend.get(client, request_id)
-        seen = request.headers.get("If-None-Match") or etag(view)
-        if seconds and view.status == "pending" and etag(view) == seen:
-            await backend.wait(client, request_id, seen, seconds)
+        given = request.headers.get("If-None-Match")
+        if seconds:
+            view = await backend.wait(client, request_id, given or None, seconds)
+        else:
             view = await backend.get(client, request_id)
         tag = etag(view)
-        if request.headers.get("If-None-Match") == tag:
+        if given == tag:
             return web.Response(status=304, headers={"ETag": tag})
         return _json(view, headers={"ETag": tag})
 

@@ -7,7 +7,6 @@ name as the account); the machine's answers become problem details.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -19,14 +18,16 @@ from typing import TypeVar
 from aiohttp import web
 
 from adapters.api.problems import ApiProblem, Kind
-from adapters.api.routes import Client, api_routes, etag
+from adapters.api.routes import Client, api_routes
 from adapters.api.schema import EventList, OpenRequestBody, RequestPage, RequestView, SystemView
 from adapters.port import ServiceUnavailable
 from bot.platforms.api_auth import ApiGate
+from bot.platforms.api_polls import Polls
 from bot.platforms.api_views import event_view, provenance_of, request_view, system_view
 from bot.platforms.api_watch import RequestWatch
 from bot.runtime import Mount, Runtime
 from bot.services.api_oidc import NO_ID_TOKENS, Issuers
+from bot.services.api_reads import RequestRead, read_request
 from bot.services.api_requests import ApiRequests, CallbackRefused, KeyConflict
 from bot.services.api_tokens import TokenService
 from bot.storage.api_clients import client_requests, request_entries
@@ -77,6 +78,7 @@ class ApiShell:
         self.requests = ApiRequests(runtime.service, runtime.relay.outbound.guard)
         # SIGNOFF_PUBLIC_URL, when set, makes the view's links absolute; else all are relative.
         self.public_url = issuers.audience or ""
+        self.polls = Polls(watch, self._read, self._view)
 
     @property
     def _policy(self) -> Policy:
@@ -144,26 +146,23 @@ class ApiShell:
             raise ApiProblem(Kind.NOT_FOUND, f"no request {request_id} opened by {client.name}")
         return found
 
-    async def get(self, client: Client, request_id: str) -> RequestView:
-        state, body = await self._owned(client, request_id)
-        async with self.runtime.service.uow.reading() as conn:
-            entries = await request_entries(conn, request_id)
-        return request_view(state, body, entries, self._now(), self.public_url)
+    async def _read(self, client: Client, request_id: str) -> RequestRead:
+        read = await _available(read_request(self.runtime.service.uow, client.name, request_id))
+        if read is None:
+            raise ApiProblem(Kind.NOT_FOUND, f"no request {request_id} opened by {client.name}")
+        return read
 
-    async def wait(self, client: Client, request_id: str, seen: str, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        async with self.watch.watching(request_id) as woken:
-            # A change between the caller's read and this registration is not missed.
-            while etag(await self.get(client, request_id)) == seen:
-                left = deadline - loop.time()
-                if left <= 0:
-                    return
-                try:
-                    await asyncio.wait_for(woken.wait(), left)
-                except TimeoutError:
-                    return
-                woken.clear()
+    def _view(self, read: RequestRead) -> RequestView:
+        """The view of `read` now: `waiting_for` depends on the time."""
+        return request_view(read.state, read.body, read.entries, self._now(), self.public_url)
+
+    async def get(self, client: Client, request_id: str) -> RequestView:
+        return self._view(await self._read(client, request_id))
+
+    async def wait(
+        self, client: Client, request_id: str, seen: str | None, seconds: float
+    ) -> RequestView:
+        return await self.polls.wait(client, request_id, seen, seconds)
 
     async def cancel(self, client: Client, request_id: str, reason: str) -> RequestView:
         await self._owned(client, request_id)

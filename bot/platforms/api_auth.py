@@ -46,6 +46,8 @@ class ApiGate:
         self.tokens, self.policy = tokens, policy
         self.identity = WorkloadIdentity(issuers, policy, clock)
         self.buckets = ClientBuckets()
+        # A token client's `Client`, made once per policy: every poll of a fleet shares it.
+        self._token_clients: dict[str, tuple[Policy, Client]] = {}
 
     async def authenticate(self, authorization: str | None) -> Client:
         scheme, _, given = (authorization or "").partition(" ")
@@ -60,7 +62,15 @@ class ApiGate:
             raise ApiProblem(Kind.UNAUTHENTICATED, str(error)) from None
         except ServiceUnavailable as error:
             raise _unavailable("the database is unavailable; nothing changed") from error
-        return Client(name, "token", None, self._may_request(name))
+        return self._token_client(name)
+
+    def _token_client(self, name: str) -> Client:
+        policy = self.policy()
+        known = self._token_clients.get(name)
+        if known is None or known[0] is not policy:
+            known = (policy, Client(name, "token", None, self._may_request(name)))
+            self._token_clients[name] = known
+        return known[1]
 
     async def _workload(self, token: str) -> Client:
         try:

@@ -1,10 +1,13 @@
 """Long-poll waiters of API v1, woken when the request they watch changes.
 
-On PostgreSQL every change to a request row notifies the channel `signoff_requests` with its
-id (a trigger the migrations install), so a change committed by any replica wakes this one's
-waiters; the listening connection is asyncpg's own. On SQLite there is one process: every
-commit of this process's engine makes one query over the watched requests, and the waiters
-of those that changed are woken. Imports SQLAlchemy, asyncpg and our storage tables only.
+Each watched request has a generation, moved on by every change heard: a read made at one
+generation is current for as long as the generation stays, which is what lets the polls share
+one read of a request (`bot/platforms/api_polls.py`). On PostgreSQL every change to a request
+row notifies the channel `signoff_requests` with its id (a trigger the migrations install), so
+a change committed by any replica wakes this one's waiters; the listening connection is
+asyncpg's own, and while it is down nothing is current. On SQLite there is one process: every
+commit of this process's engine makes one query over the watched requests, and the waiters of
+those that changed are woken. Imports SQLAlchemy, asyncpg and our storage tables only.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from sqlalchemy import event, select
@@ -24,52 +27,125 @@ from bot.storage.tables import approval_requests
 log = logging.getLogger("signoff.api")
 # Watched requests looked up in one statement, below every SQLite build's parameter limit.
 CHECKED_AT_ONCE = 900
+# A request nobody waits on is still watched this long, so that a waiter asking again after
+# its answer finds its generation (and the read made at it) instead of starting over.
+LINGER_SECONDS = 10.0
 
 CHANNEL = "signoff_requests"
 RECONNECT_SECONDS = 1.0
 Mark = tuple[Any, ...]
 
 
+class Watched:
+    """One watched request: its generation, the futures of the calls waiting for its next
+    change, and what the polls keep of it (`memo`, theirs to fill)."""
+
+    __slots__ = ("drop", "flight", "generation", "mark", "marked", "memo", "users", "waiters")
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.waiters: set[asyncio.Future[None]] = set()
+        self.users = 0
+        self.mark: Mark | None = None
+        # SQLite: done once the row's mark is known; no read counts as current before that.
+        self.marked: asyncio.Task[None] | None = None
+        self.memo: Any = None
+        self.flight: Any = None
+        self.drop: asyncio.TimerHandle | None = None
+
+    def next_change(self) -> asyncio.Future[None]:
+        """A future done at the next change heard; register it before reading, so a change
+        made between the read and the wait is not missed. The caller discards it after."""
+        changed = asyncio.get_running_loop().create_future()
+        self.waiters.add(changed)
+        return changed
+
+    def changed(self) -> None:
+        self.generation += 1
+        waiters, self.waiters = self.waiters, set()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
 class RequestWatch:
-    """Request id -> the events of the calls waiting on it."""
+    """Request id -> what is known of its changes while someone polls it."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._waiters: dict[str, set[asyncio.Event]] = {}
-        self._marks: dict[str, Mark | None] = {}
+        self._watched: dict[str, Watched] = {}
         self._checking: asyncio.Task[None] | None = None
         self._again = False
         self.postgres = engine.dialect.name == "postgresql"
+        # PostgreSQL: whether the listening connection is up; changes are heard only then.
+        self.listening = False
 
-    @contextlib.asynccontextmanager
-    async def watching(self, request_id: str) -> AsyncIterator[asyncio.Event]:
-        """An event set when the request may have changed since this call entered."""
-        woken = asyncio.Event()
-        self._waiters.setdefault(request_id, set()).add(woken)
-        if not self.postgres and request_id not in self._marks:
-            self._marks[request_id] = None
-            self._marks[request_id] = await self._mark(request_id)
+    @contextlib.contextmanager
+    def watching(self, request_id: str) -> Iterator[Watched]:
+        """The request's watch while the block runs (and a little after)."""
+        watched = self._watched.get(request_id)
+        if watched is None:
+            watched = self._watched[request_id] = Watched()
+        failed = watched.marked is not None and watched.marked.done() and watched.marked.exception()
+        if not self.postgres and (watched.marked is None or failed):
+            watched.marked = asyncio.get_running_loop().create_task(
+                self._first_mark(request_id, watched)
+            )
+        if watched.drop is not None:
+            watched.drop.cancel()
+            watched.drop = None
+        watched.users += 1
         try:
-            yield woken
+            yield watched
         finally:
-            waiters = self._waiters.get(request_id, set())
-            waiters.discard(woken)
-            if not waiters:
-                self._waiters.pop(request_id, None)
-                self._marks.pop(request_id, None)
+            watched.users -= 1
+            if watched.users == 0 and self._watched.get(request_id) is watched:
+                watched.drop = asyncio.get_running_loop().call_later(
+                    LINGER_SECONDS, self._drop, request_id, watched
+                )
+
+    def _drop(self, request_id: str, watched: Watched) -> None:
+        if watched.users == 0 and self._watched.get(request_id) is watched:
+            del self._watched[request_id]
+
+    async def ready(self, watched: Watched) -> bool:
+        """Whether the watch hears the request's changes now, so a read made from now on is
+        current until its generation moves; on SQLite, once the row's first mark is known."""
+        if self.postgres:
+            return self.listening
+        if watched.marked is None:
+            return False
+        if not watched.marked.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(watched.marked)
+        return watched.marked.done() and watched.marked.exception() is None
+
+    def current(self, watched: Watched, generation: int) -> bool:
+        """Whether a read made at `generation`, after `ready`, is current still."""
+        return watched.generation == generation and (self.listening or not self.postgres)
+
+    def current_waiters(self, request_id: str) -> int:
+        """How many calls wait for the request's next change now."""
+        watched = self._watched.get(request_id)
+        return 0 if watched is None else len(watched.waiters)
 
     def wake(self, request_id: str) -> None:
-        for woken in self._waiters.get(request_id, ()):
-            woken.set()
+        watched = self._watched.get(request_id)
+        if watched is not None:
+            watched.changed()
 
     def wake_all(self) -> None:
-        for request_id in list(self._waiters):
-            self.wake(request_id)
+        for watched in list(self._watched.values()):
+            watched.changed()
 
-    async def _mark(self, request_id: str) -> Mark | None:
+    async def _first_mark(self, request_id: str, watched: Watched) -> None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(self._marks_query([request_id]))).first()
-        return None if row is None else tuple(row[1:])
+        mark = None if row is None else tuple(row[1:])
+        # A check that ran meanwhile saw the row before this did, or after: either way it
+        # moved the generation, and a read waits for this mark before it counts.
+        if watched.mark is None:
+            watched.mark = mark
 
     @staticmethod
     def _marks_query(ids: list[str]) -> Any:
@@ -78,7 +154,7 @@ class RequestWatch:
 
     def committed(self) -> None:
         """After any commit of this process: find out which watched requests changed."""
-        if not self._waiters:
+        if not self._watched:
             return
         if self._checking is not None and not self._checking.done():
             self._again = True
@@ -88,7 +164,7 @@ class RequestWatch:
     async def _check(self) -> None:
         while True:
             self._again = False
-            watched = list(self._waiters)
+            watched = list(self._watched)
             rows: list[Row[Any]] = []
             try:
                 async with self.engine.connect() as conn:
@@ -98,12 +174,15 @@ class RequestWatch:
                         rows += (await conn.execute(self._marks_query(ids))).all()
             except Exception as error:  # the waiters time out and read again themselves
                 log.warning("could not check watched requests: %s", error)
+                for unsure in self._watched.values():
+                    unsure.generation += 1  # a change may have gone unheard: no read is current
                 return
             for row in rows:
                 mark: Mark = tuple(row[1:])
-                if row.id in self._marks and self._marks[row.id] != mark:
-                    self._marks[row.id] = mark
-                    self.wake(row.id)
+                entry = self._watched.get(row.id)
+                if entry is not None and entry.mark != mark:
+                    entry.mark = mark
+                    entry.changed()
             if not self._again:
                 return
 
@@ -142,19 +221,28 @@ class RequestWatch:
                 await asyncio.sleep(RECONNECT_SECONDS)
                 continue
             lost = asyncio.Event()
-            conn.add_termination_listener(_setter(lost))
+            conn.add_termination_listener(self._deaf(lost))
             try:
                 await conn.add_listener(CHANNEL, notified)
                 # A change may have come while nobody listened: everyone looks again.
+                self.listening = True
                 self.wake_all()
                 await lost.wait()
                 log.warning("lost the connection that listens for request changes")
             finally:
+                self.listening = False
                 with contextlib.suppress(Exception):
                     await conn.close()
             self.wake_all()
             await asyncio.sleep(RECONNECT_SECONDS)
 
+    def _deaf(self, lost: asyncio.Event) -> Any:
+        """What asyncpg calls when the listening connection ends: from that moment no read
+        is current, and every waiter looks again."""
 
-def _setter(flag: asyncio.Event) -> Any:
-    return lambda _conn: flag.set()
+        def ended(_conn: object) -> None:
+            self.listening = False
+            self.wake_all()
+            lost.set()
+
+        return ended

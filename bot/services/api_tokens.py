@@ -16,11 +16,13 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from bot.services.unit_of_work import UnitOfWork
 from bot.storage.api_clients import (
+    StoredToken,
     add_signing_secret,
     add_token,
     expire_signing_secrets,
@@ -38,6 +40,12 @@ TOKEN = re.compile(r"^so_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 CLI_ACTOR = Actor(person=None, platform="cli", platform_user_id="signoff clients")
 # last_used_at is written at most this often per token, not on every call.
 USE_RESOLUTION = timedelta(minutes=1)
+# A token's row, once read, answers the calls of the next quarter second without reading it
+# again: a fleet of pipelines polling with one client's token costs a few reads a second, not
+# one a call. Kept this short because a revoke made by another process (`signoff clients
+# revoke`, another replica) is seen only when the row is read again, and revoking ends a token
+# at once; a revoke or rotate made through this service forgets the client's rows at once.
+VERIFIED_SECONDS = 0.25
 
 
 class TokenRefused(Exception):
@@ -79,6 +87,8 @@ def _hash(secret: str) -> str:
 @dataclass
 class TokenService:
     uow: UnitOfWork
+    # token id -> its row and when (monotonic) it was read; see VERIFIED_SECONDS.
+    _read: dict[str, tuple[StoredToken, float]] = field(default_factory=dict, repr=False)
 
     def _client(self, name: str) -> ClientPolicy:
         client = self.uow.policies.current.policy.clients.get(name)
@@ -101,6 +111,7 @@ class TokenService:
         """A new token (when the policy gives `name` one) and signing secret, shown once; with
         `rotating`, the live ones end after that overlap."""
         with_token = self._client(name).token
+        self._forget(name)
         token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
         secret_id, signing = secrets.token_hex(8), new_signing_secret()
         async with self.uow.command("client-token") as tx:
@@ -125,16 +136,38 @@ class TokenService:
             await add_signing_secret(tx.conn, secret_id, name, signing, tx.now)
             action = "client-token-rotated" if rotating is not None else "client-token-issued"
             tx.append([_event(action, name, data)])
+        self._forget(name)
         return Credentials(f"so_{token_id}_{secret}" if with_token else None, signing)
 
     async def revoke(self, name: str) -> list[str]:
         """End every token and signing secret of `name` at once; the token ids ended."""
+        self._forget(name)
         async with self.uow.command("client-token") as tx:
             ended = await expire_tokens(tx.conn, name, tx.now, tx.now, revoke=True)
             secrets_ended = await expire_signing_secrets(tx.conn, name, tx.now, tx.now, revoke=True)
             data: dict[str, object] = {"tokens": ended, "signing_secrets": secrets_ended}
             tx.append([_event("client-token-revoked", name, data)])
+        self._forget(name)
         return ended
+
+    def _forget(self, name: str) -> None:
+        for token_id, (stored, _) in list(self._read.items()):
+            if stored.client == name:
+                del self._read[token_id]
+
+    async def _load(self, token_id: str) -> StoredToken | None:
+        """The token's row: as read within the last VERIFIED_SECONDS, or read now."""
+        known = self._read.get(token_id)
+        if known is not None and time.monotonic() - known[1] < VERIFIED_SECONDS:
+            return known[0]
+        read_at = time.monotonic()
+        async with self.uow.reading() as conn:
+            stored = await load_token(conn, token_id)
+        if stored is None:
+            self._read.pop(token_id, None)
+        else:
+            self._read[token_id] = (stored, read_at)
+        return stored
 
     async def client_of(self, token: str) -> str:
         """The client a bearer token belongs to; raises `TokenRefused`."""
@@ -143,8 +176,7 @@ class TokenService:
             raise TokenRefused("not a Signoff client token")
         token_id, secret = match.groups()
         now = self.uow.clock()
-        async with self.uow.reading() as conn:
-            stored = await load_token(conn, token_id)
+        stored = await self._load(token_id)
         if stored is None or not hmac.compare_digest(stored.secret_hash, _hash(secret)):
             raise TokenRefused("unknown token")
         if not stored.live(now):
@@ -153,6 +185,9 @@ class TokenService:
         if client is None or not client.token:
             raise TokenRefused(f"the policy no longer lets client '{stored.client}' use a token")
         if stored.last_used_at is None or now - stored.last_used_at > USE_RESOLUTION:
+            known = self._read.get(token_id)
+            if known is not None and known[0] is stored:  # the calls meanwhile write no more
+                self._read[token_id] = (replace(stored, last_used_at=now), known[1])
             async with self.uow.engine.begin() as conn:
                 await mark_used(conn, token_id, now)
         return stored.client

@@ -21,7 +21,9 @@ class NoBackend:
     async def get(self, client: Client, request_id: str) -> RequestView:
         raise AssertionError("unreachable")
 
-    async def wait(self, client: Client, request_id: str, seen: str, seconds: float) -> None:
+    async def wait(
+        self, client: Client, request_id: str, seen: str | None, seconds: float
+    ) -> RequestView:
         raise AssertionError("unreachable")
 
     async def cancel(self, client: Client, request_id: str, reason: str) -> RequestView:

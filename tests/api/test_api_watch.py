@@ -38,10 +38,12 @@ async def test_a_waiter_beyond_the_first_slice_is_woken_by_its_decision(
     running = contextlib.asynccontextmanager(watch.running)(None)
     async with running, contextlib.AsyncExitStack() as stack:
         for n in range(6 * CHECKED_AT_ONCE):  # requests nobody asked for: never change
-            await stack.enter_async_context(watch.watching(f"R-NONE-{n}"))
-        unchanged = await stack.enter_async_context(watch.watching(quiet))
-        woken = await stack.enter_async_context(watch.watching(decided))
+            stack.enter_context(watch.watching(f"R-NONE-{n}"))
+        quiet_watch = stack.enter_context(watch.watching(quiet))
+        decided_watch = stack.enter_context(watch.watching(decided))
+        assert await watch.ready(quiet_watch) and await watch.ready(decided_watch)
+        unchanged, woken = quiet_watch.next_change(), decided_watch.next_change()
         assert (await h.answer(decided, "mina")).ok
-        await asyncio.wait_for(woken.wait(), timeout=5)
+        await asyncio.wait_for(woken, timeout=5)
         await asyncio.sleep(0.1)  # any wrong wake-up would have come with it
-        assert not unchanged.is_set()
+        assert not unchanged.done()

@@ -128,13 +128,21 @@ class Standin:
             raise ApiProblem(Kind.NOT_FOUND, f"no request {request_id}")
         return self.requests[request_id].view
 
-    async def wait(self, client: Client, request_id: str, seen: str, seconds: float) -> None:
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: etag(self.requests[request_id].view) != seen),
-                    seconds,
-                )
+    async def wait(
+        self, client: Client, request_id: str, seen: str | None, seconds: float
+    ) -> RequestView:
+        view = await self.get(client, request_id)
+        seen = seen or etag(view)
+        if view.status == "pending" and etag(view) == seen:
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._changed.wait_for(
+                            lambda: etag(self.requests[request_id].view) != seen
+                        ),
+                        seconds,
+                    )
+        return await self.get(client, request_id)
 
     async def cancel(self, client: Client, request_id: str, reason: str) -> RequestView:
         view = await self.get(client, request_id)
