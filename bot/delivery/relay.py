@@ -20,21 +20,21 @@ import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Row, Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
-from adapters.port import ChatPort, PermanentFailure, RateLimited, TemporaryFailure
-from bot.delivery.compose import Composed, NothingToSend, compose_all
+from adapters.port import ChatPort
+from bot.delivery.compose import compose_all
 from bot.delivery.marks import Attempt, DeadLetterHook, mark_all
-from bot.delivery.messages import Composable, Message, Outbound, RoomTask, decode
+from bot.delivery.messages import Composable, Message, decode
 from bot.delivery.outbound import OutboundDelivery
 from bot.delivery.outbound_kinds import outbound_delivery
 from bot.delivery.retry import PassReport, RetryPolicy
-from bot.delivery.rooms import RoomNotReady, deliver_room_task
+from bot.delivery.sending import Claimed, RowSender
 from bot.delivery.telling import tell
 from bot.observability.faults import CrashPoint, no_faults
 from bot.observability.metrics import Metrics
@@ -105,7 +105,10 @@ class OutboxRelay:
     async def _deliver(self, page: Page, idle: float | None = None) -> tuple[PassReport, Next]:
         """Send a claimed page and record its outcomes; with `idle`, the transaction that
         records them also claims the next page, or learns how long to sleep."""
-        attempts = await asyncio.gather(*(self._attempt(c, page.now) for c in page.claimed))
+        sender = RowSender(
+            self.engine, self.ports, self.policy, self.retry, self.jitter, self.outbound
+        )
+        attempts = await asyncio.gather(*(sender.attempt(c, page.now) for c in page.claimed))
         for attempt in attempts:
             if attempt.outcome == "sent" and attempt.message is not None:
                 self.crash(f"after_api_call_before_outbox_mark_done:{attempt.message.kind}")
@@ -197,76 +200,6 @@ class OutboxRelay:
             for row, message in zip(rows, messages, strict=True)
         ]
 
-    async def _attempt(self, claimed: Claimed, now: datetime) -> Attempt:
-        """Send one claimed row and decide what becomes of it; writes nothing."""
-        row, message, plan = claimed
-        port = self.ports.get(row.platform)
-        if port is None and not isinstance(message, Outbound):
-            read = None if isinstance(message, ValueError) else message
-            return Attempt(row, "dead", read, error=f"platform {row.platform} is not enabled")
-        if isinstance(message, ValueError):
-            # A message no kind of ours describes: a bug or a hand edit, worth a look; it is
-            # retried, and dead-lettered with age, without holding up the rows behind it.
-            unread = f"{type(message).__name__}: {message}"
-            return self._backoff(row, None, now, "error", unread)
-        if isinstance(plan, NothingToSend):
-            return Attempt(row, "dead", message, error=str(plan))
-        if isinstance(plan, Exception):
-            log.error("outbox row %s could not be composed", row.id, exc_info=plan)
-            return self._backoff(row, message, now, "error", f"{type(plan).__name__}: {plan}")
-        try:
-            if isinstance(message, Outbound):
-                await self.outbound.deliver(self.engine, self.policy(), message, now)
-                ref = None
-            elif plan is None:
-                assert isinstance(message, RoomTask) and port is not None
-                ref = await deliver_room_task(
-                    self.engine, port, self.policy(), row.platform, message
-                )
-            elif plan.ref is not None:
-                assert port is not None
-                await port.update(plan.ref, plan.message)
-                ref = None
-            else:
-                assert plan.to is not None and port is not None
-                ref = await port.post(plan.to, plan.message)
-        except NothingToSend as error:
-            return Attempt(row, "dead", message, error=str(error))
-        except RoomNotReady:
-            if now - row.created_at >= self.retry.max_age:
-                return Attempt(row, "dead", message, error="the incident's room was never made")
-            return Attempt(row, "wait", message)
-        except PermanentFailure as error:
-            return Attempt(row, "dead", message, error=f"permanent: {error}")
-        except RateLimited as error:
-            if now - row.created_at >= self.retry.max_age:  # a receiver that only says wait
-                return Attempt(row, "dead", message, error=f"gave up, too old; last: {error}")
-            wait = timedelta(seconds=max(error.retry_after, 0.0))
-            return Attempt(row, "retry", message, next_at=now + wait, counts=False,
-                           reason="rate-limited", error=str(error))  # fmt: skip
-        except (TemporaryFailure, TimeoutError, OSError) as error:
-            return self._backoff(row, message, now, "temporary", f"{type(error).__name__}: {error}")
-        except Exception as error:
-            log.exception("outbox row %s failed unexpectedly", row.id)
-            return self._backoff(row, message, now, "error", f"{type(error).__name__}: {error}")
-        return Attempt(row, "sent", message, ref=ref)
-
-    def _backoff(
-        self,
-        row: Row[Any],
-        message: Message | None,
-        now: datetime,
-        reason: str,
-        error: str,
-    ) -> Attempt:
-        attempts = row.attempts + 1
-        too_old = now - row.created_at >= self.retry.max_age
-        if attempts >= self.retry.max_attempts or too_old:
-            why = "too old" if too_old else f"{attempts} attempts"
-            return Attempt(row, "dead", message, error=f"gave up after {why}; last error: {error}")
-        next_at = now + self.retry.backoff(attempts, self.jitter())
-        return Attempt(row, "retry", message, next_at=next_at, reason=reason, error=error)
-
     async def _record(
         self, attempts: Sequence[Attempt], now: datetime, idle: float | None = None
     ) -> Next:
@@ -330,15 +263,6 @@ class Next(NamedTuple):
 
     page: Page | None
     pause: float
-
-
-class Claimed(NamedTuple):
-    """A claimed row, its message (or why it cannot be read), and what to send (None: a room
-    task, which reads what it needs as it goes)."""
-
-    row: Row[Any]
-    message: Message | ValueError
-    plan: Composed | Exception | None
 
 
 def _read(row: Row[Any]) -> Message | ValueError:
