@@ -3,9 +3,9 @@
 It holds a GitHub App's key pair and checks what GitHub checks: the App JWT that asks for an
 installation token is verified with the App's public key (RS256, issued by the App id, at
 most ten minutes long); a review POSTed to a run's deployment_protection_rule URL must carry
-an installation token it issued and still valid. Every review is recorded with what it was
-answered, and answers can be scripted (a 502, then the usual 204). Served over HTTPS with a
-local authority's certificate, as the outbound sender posts only over HTTPS.
+an installation token it issued, still valid and not revoked. Every review is recorded with
+what it was answered, and answers can be scripted (a 502, then the usual 204). Served over
+HTTPS with a local authority's certificate, as the outbound sender posts only over HTTPS.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class Review:
     body: dict[str, Any]
     installation: int | None  # whose token it carried; None when the token was not valid
     status: int
+    token: str = ""  # the bearer it carried
 
 
 @dataclass
@@ -66,6 +67,7 @@ class GitHubStandIn:
     token_requests: list[int] = field(default_factory=list)  # installations, as asked
     refused_jwts: list[str] = field(default_factory=list)  # why each refused JWT was
     reviews: list[Review] = field(default_factory=list)
+    revoked: set[str] = field(default_factory=set)
     _answers: deque[int] = field(default_factory=deque)
 
     @property
@@ -75,6 +77,11 @@ class GitHubStandIn:
     def answer_reviews(self, *statuses: int) -> None:
         """The next reviews are answered with these statuses, in order; then 204."""
         self._answers.extend(statuses)
+
+    def revoke(self, *tokens: str) -> None:
+        """These tokens (every token issued so far when none is named) are answered 401 from
+        now on, as GitHub answers a revoked installation token."""
+        self.revoked.update(tokens or self.tokens)
 
     def verdicts(self) -> list[Review]:
         """The reviews that carried a verdict (approved or rejected), not only a comment."""
@@ -124,8 +131,9 @@ class GitHubStandIn:
 
     async def _review(self, request: web.Request) -> web.Response:
         info = request.match_info
-        held = self.tokens.get(self._bearer(request))
-        valid = held is not None and held[1] > time.time()
+        bearer = self._bearer(request)
+        held = self.tokens.get(bearer)
+        valid = held is not None and held[1] > time.time() and bearer not in self.revoked
         body = await request.json()
         status = 401 if not valid else (self._answers.popleft() if self._answers else 204)
         self.reviews.append(
@@ -135,6 +143,7 @@ class GitHubStandIn:
                 body,
                 held[0] if valid and held is not None else None,
                 status,
+                bearer,
             )
         )
         if status == 204:

@@ -74,6 +74,13 @@ class GitHubApp:
                 return held.value
             return await self._exchange_jwt(installation_id)
 
+    def forget(self, installation_id: int, token: str) -> None:
+        """Drop `token` from the cache, as GitHub refused it (revoked, or ended early); a
+        newer token another review already fetched is kept."""
+        held = self._tokens.get(installation_id)
+        if held is not None and held.value == token:
+            del self._tokens[installation_id]
+
     async def _exchange_jwt(self, installation_id: int) -> str:
         url = f"{self.api_url.rstrip('/')}/app/installations/{installation_id}/access_tokens"
         status, headers, body = await self._post(url, self.app_jwt())

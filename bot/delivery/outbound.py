@@ -40,6 +40,10 @@ class AddressRefused(PermanentFailure):
     """The URL is not one Signoff posts to: not https, or a private or loopback address."""
 
 
+class Unauthorized(PermanentFailure):
+    """The receiver answered 401: permanent, unless the kind can renew its credentials."""
+
+
 @dataclass(frozen=True)
 class OutboundPost:
     url: str
@@ -185,6 +189,8 @@ def _judge(status: int, retry_after: str | None) -> None:
         raise TemporaryFailure(f"HTTP {status}")
     if 300 <= status < 400:
         raise PermanentFailure(f"HTTP {status}: redirects are not followed")
+    if status == 401:
+        raise Unauthorized(f"HTTP {status}")
     raise PermanentFailure(f"HTTP {status}")
 
 

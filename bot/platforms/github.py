@@ -3,7 +3,9 @@
 A platform room: the only module that knows `adapters.github`'s parts. It mounts
 `POST /github/webhook` in front of the gate service, and teaches the relay to send
 `github-review` messages: each one a POST to the run's callback with an installation token,
-through the same outbound sender (and address rules) as every other outbound POST.
+through the same outbound sender (and address rules) as every other outbound POST. A 401
+there means the cached token was revoked or ended early: it is dropped and the review sent
+once more with a fresh one; a second 401 is permanent.
 """
 
 from __future__ import annotations
@@ -11,19 +13,20 @@ from __future__ import annotations
 import json
 import logging
 import ssl
+from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.github.app import GitHubApp
 from adapters.github.payload import DeploymentAsk
 from adapters.github.route import GateAnswer, GateSettings, github_routes
 from adapters.port import PermanentFailure
-from bot.delivery.messages import GitHubReview
-from bot.delivery.outbound import OutboundDelivery, OutboundPost, Preparer
+from bot.delivery.messages import GitHubReview, Outbound
+from bot.delivery.outbound import OutboundDelivery, OutboundPost, Preparer, Unauthorized
 from bot.runtime import Mount, Runtime
 from bot.services.api_requests import ApiRequests
 from bot.services.github_gate import GitHubGateService
@@ -105,11 +108,42 @@ def review_preparer(app: GitHubApp) -> Preparer:
     return prepare
 
 
+@dataclass
+class GateDelivery(OutboundDelivery):
+    """Every outbound kind as before; a review GitHub answers 401 gets one more try with a
+    fresh installation token."""
+
+    app: GitHubApp
+
+    async def deliver(
+        self, engine: AsyncEngine, policy: Policy, message: Outbound, now: datetime
+    ) -> None:
+        if not isinstance(message, GitHubReview):
+            await super().deliver(engine, policy, message, now)
+            return
+        prepare = self.kinds[message.kind]
+        for renewed in (False, True):
+            async with engine.connect() as conn:
+                post = await prepare(conn, policy, message, now)
+            try:
+                await self.sender.send(post)
+                return
+            except Unauthorized:
+                if renewed:
+                    raise
+                token = post.headers["Authorization"].removeprefix("Bearer ")
+                self.app.forget(message.installation_id, token)
+                log.info(
+                    "GitHub refused installation %s's token; trying a fresh one",
+                    message.installation_id,
+                )
+
+
 def add_github(runtime: Runtime, app: GitHubApp) -> None:
     """Let the relay send the gate's reviews; serve and `signoff sweep` both call it."""
     outbound = runtime.relay.outbound
     kinds = {**outbound.kinds, "github-review": review_preparer(app)}
-    runtime.relay.outbound = OutboundDelivery(outbound.sender, kinds)
+    runtime.relay.outbound = GateDelivery(outbound.sender, kinds, app)
 
 
 class _Shell:
