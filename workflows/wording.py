@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from workflows.machine_types import Problem
 from workflows.model import ApprovalRequest, Status
 from workflows.policy import DEPLOY, Policy
 from workflows.times import readable_time
+
+
+@dataclass(frozen=True)
+class MissingField:
+    """A refusal that is about a field left empty, and the activity that needs it: chat's
+    answer names the command to type, a surface with fields names the field instead."""
+
+    field: str
+    activity: str
+
+
+# The machine's refusals that are a field left empty, by their code.
+_MISSING: dict[str, MissingField] = {Problem.VERSION_REQUIRED: MissingField("version", DEPLOY)}
+
+
+def missing_field(code: str) -> MissingField | None:
+    """The field a refusal with `code` is about, or None when it is about no one field."""
+    return _MISSING.get(code)
 
 
 def display_name(policy: Policy, person: str | None) -> str:

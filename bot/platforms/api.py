@@ -39,6 +39,7 @@ from workflows.machine_types import Denial, Outcome, Problem
 from workflows.model import Actor, ApprovalRequest
 from workflows.opening import API
 from workflows.policy import Policy
+from workflows.wording import missing_field
 
 log = logging.getLogger("signoff.api")
 T = TypeVar("T")
@@ -65,6 +66,10 @@ def fingerprint(body: OpenRequestBody) -> str:
 
 def _refused(outcome: Outcome) -> ApiProblem:
     kind = REFUSALS.get(outcome.code, Kind.REFUSED)
+    # A field left empty is named as the body's field; the machine's message is chat's.
+    missing = missing_field(outcome.code)
+    if missing is not None:
+        return ApiProblem(kind, f"{missing.field}: required for activity {missing.activity}")
     return ApiProblem(kind, outcome.message)
 
 
