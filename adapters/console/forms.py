@@ -10,11 +10,14 @@ from collections.abc import Mapping
 
 from workflows.commands import Answer, Cancel, OpenRequest
 from workflows.model import Actor, Verdict
+from workflows.wording import missing_field
 
 PLATFORM = "web"
 LIMIT = 2000  # the longest reason or comment kept, as API v1 allows
 # The fields of the ask form that come back filled in when the machine refuses it.
 REFILLED = ("target", "version", "environment", "reason")
+# The ask form's labels, as a refusal about a field left empty names it.
+LABELS = {"version": "Version"}
 
 
 class FormError(ValueError):
@@ -33,6 +36,16 @@ def _required(form: Mapping[str, str], name: str, limit: int = 200) -> str:
     if value is None:
         raise FormError(f"{name} is required")
     return value
+
+
+def refusal_text(code: str, message: str) -> str:
+    """The machine's refusal of the ask form in the form's terms: a field left empty is named
+    by its label (the machine's message names the chat command to type); others as given."""
+    missing = missing_field(code)
+    if missing is None:
+        return message
+    label = LABELS.get(missing.field, missing.field)
+    return f"{label} is required for a {missing.activity} request: fill in the {label} field."
 
 
 def web_actor(person: str, account: str) -> Actor:

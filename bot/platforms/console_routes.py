@@ -1,7 +1,8 @@
 """The console's actions: choose who to act as (local mode), ask, answer, cancel.
 
 Each form becomes the same command a chat message or a button press would (platform `web`)
-and goes through the approval service, whose answer is shown to the person as it is in chat.
+and goes through the approval service, whose answer is shown to the person as it is in chat
+(save a field left empty, which is named as the form's field, not as the command to type).
 Nothing here decides: the machine does. A form is refused 403 without the session's CSRF token.
 """
 
@@ -62,9 +63,12 @@ class ConsoleActions(ConsoleBase):
             )
         # Back to the form as it was filled, so what is sent next is what the person chose.
         kept = {key: form[key] for key in forms.REFILLED if form.get(key)}
+        message = (
+            outcome.message if outcome.ok else forms.refusal_text(outcome.code, outcome.message)
+        )
         return self.redirect(
             "/requests/new" + (f"?{urlencode(kept)}" if kept else ""),
-            replace(viewer.session, flash=outcome.message, flash_ok=outcome.ok),
+            replace(viewer.session, flash=message, flash_ok=outcome.ok),
         )
 
     async def answer(self, request: web.Request) -> web.Response:
