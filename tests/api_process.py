@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -103,9 +104,24 @@ class ApiWorld:
             )
 
         await until(posted, f"a card in {channel}", [self.server])
+        await self.settled()
         press = self.standin.press(user, self.standin.card_for(channel), action)
         status, _ = await self.slack.post(urlencode({"payload": json.dumps(press)}).encode())
         assert status == 200
+
+    async def settled(self, seconds: float = 5.0) -> None:
+        """Until Signoff has recorded what it sent (nothing pending), for at most `seconds`.
+
+        A person presses a button once the card shows, by when Signoff has recorded where it
+        posted it; a test that pressed the moment the stand-in saw the post could be refused
+        as a click on a card the request does not have. A row still failing after `seconds`
+        is left to its retries: the click goes ahead.
+        """
+        for _ in range(int(seconds / 0.05)):
+            async with self.http.get(f"{self.server.base}/healthz") as r:
+                if (await r.json()).get("pending_messages") == 0:
+                    return
+            await asyncio.sleep(0.05)
 
     async def slack_command(self, user: str, text: str) -> str:
         command = {"command": "/signoff", "text": text, "user_id": user, "team_id": "T0ACME"}

@@ -6,7 +6,6 @@ The MCP side is the official SDK's client (`stdio_client` and `ClientSession`) s
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -68,9 +67,7 @@ async def press(world: ApiWorld, user: str, needle: str, action: str) -> None:
         ]
 
     await until(cards, f"a card about {needle} to {user}", [world.server])
-    # The relay records where it posted the card just after Slack answers; a press on a card
-    # not yet recorded is refused as being on no card of the request.
-    await asyncio.sleep(1)
+    await world.settled()
     card = cards()[-1]
     payload = world.standin.press(user, card, action)
     status, _ = await world.slack.post(urlencode({"payload": json.dumps(payload)}).encode())
