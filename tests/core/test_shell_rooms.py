@@ -70,7 +70,13 @@ MUST_NOT_IMPORT: dict[str, dict[str, str]] = {
 # shell sees the ports and the inbound interface.
 ADAPTER_PARTS_ALLOWED_TO = ("bot.platforms", "bot.serve")
 NEUTRAL_ADAPTER_MODULES = frozenset(
-    {"adapters.port", "adapters.shell", "adapters.inbound", "adapters.teams.directory"}
+    {
+        "adapters.port",
+        "adapters.shell",
+        "adapters.inbound",
+        "adapters.teams.directory",
+        "adapters.signing_keys",
+    }
 )
 MAX_LINES = 300
 
