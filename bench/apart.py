@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bench.load import Run, drive
+from bench.load import Run, drive, print_runs
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -119,6 +119,63 @@ async def drive_apart(
     cpu = server.cpu_seconds() - before
     load = os.getloadavg()[0]
     return dataclasses.replace(run, name=f"{name} (load {load:.1f})", cpu_seconds=cpu)
+
+
+@dataclass(frozen=True)
+class Clicking:
+    """How a platform's clicks reach the server: the bare baseline's path and name, Signoff's
+    path, and the headers each body is sent with."""
+
+    baseline: str
+    bare_path: str
+    path: str
+    headers: Callable[[bytes], dict[str, str]]
+
+
+async def click_runs(
+    server: Apart,
+    clicking: Clicking,
+    batches: list[list[bytes]],
+    concurrency: int,
+    rates: list[int],
+    profile: bool,
+    sample: str | None,
+) -> list[Run]:
+    """The baseline and Signoff at `concurrency` on the first batch (Signoff's run profiled
+    and sampled when asked), then Signoff at each fixed rate on a batch of its own."""
+    baseline = await drive_apart(
+        server, clicking.baseline, clicking.bare_path, batches[0], clicking.headers, concurrency
+    )
+    if profile:
+        await server.profile("start")
+    name = f"Signoff, concurrency {concurrency}"
+    async with sampled(server, sample):
+        ours = await drive_apart(
+            server, name, clicking.path, batches[0], clicking.headers, concurrency
+        )
+    if profile:
+        await server.profile("stop")
+    steady = [
+        await drive_apart(
+            server,
+            f"Signoff, fixed {rate} clicks/s",
+            clicking.path,
+            batch,
+            clicking.headers,
+            concurrency,
+            per_second=rate,
+        )
+        for rate, batch in zip(rates, batches[1:], strict=True)
+    ]
+    return [baseline, ours, *steady]
+
+
+def report(title: str, runs: list[Run], rates: list[int]) -> None:
+    """The runs of `click_runs`, the ratio, and the p99 at each fixed rate."""
+    print_runs(title, runs)
+    print_ratio(runs[0], runs[1])
+    for rate, run in zip(rates, runs[2:], strict=True):
+        print(f"  p99 at {rate} clicks/s: {run.percentile(0.99):.1f} ms")
 
 
 def print_ratio(baseline: Run, ours: Run) -> None:

@@ -37,7 +37,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.chat import SlackChat, make_client
 from adapters.slack.signing import SigningSecrets, sign
 from bench import apart
-from bench.load import Run, drive, print_runs, until_delivered
+from bench.load import Run, drive, until_delivered
 from bench.local import database_with_schema, serve_locally, stop_recording
 from bot.platforms.slack import add_slack_events
 from bot.policy.source import PolicyHolder
@@ -110,42 +110,22 @@ async def main(
         batches = [bodies[n * requests : (n + 1) * requests] for n in range(runs)]
         stop_recording(standin)
         print("clicking", file=sys.stderr)
-        baseline = await apart.drive_apart(
-            server, "baseline: bare bolt, ack only", "/bare/events", batches[0], signed, concurrency
+        clicking = apart.Clicking(
+            "baseline: bare bolt, ack only", "/bare/events", "/slack/events", signed
         )
-        if profile:
-            await server.profile("start")
-        name = f"Signoff, concurrency {concurrency}"
-        async with apart.sampled(server, sample):
-            ours = await apart.drive_apart(
-                server, name, "/slack/events", batches[0], signed, concurrency
-            )
-        if profile:
-            await server.profile("stop")
-        steady = [
-            await apart.drive_apart(
-                server,
-                f"Signoff, fixed {rate} clicks/s",
-                "/slack/events",
-                batch,
-                signed,
-                concurrency,
-                per_second=rate,
-            )
-            for rate, batch in zip(rates, batches[1:], strict=True)
-        ]
+        measured = await apart.click_runs(
+            server, clicking, batches, concurrency, rates, bool(profile), sample
+        )
     finally:
         await server.stop()
         await api_runner.cleanup()
     dialect = url.split(":", 1)[0]
-    print_runs(
+    apart.report(
         f"B1 click path on {dialect}: {requests:,} approvals per run, loopback HTTP, Signoff in "
         "its own process (CPU is that process's)",
-        [baseline, ours, *steady],
+        measured,
+        rates,
     )
-    apart.print_ratio(baseline, ours)
-    for rate, run in zip(rates, steady, strict=True):
-        print(f"  p99 at {rate} clicks/s: {run.percentile(0.99):.1f} ms")
     return 0
 
 

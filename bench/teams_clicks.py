@@ -26,7 +26,7 @@ from microsoft_agents.activity import AdaptiveCardInvokeResponse, AdaptiveCardIn
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 
 from bench import apart
-from bench.load import drive, print_runs
+from bench.load import drive
 from bench.local import database_with_schema, serve_locally, stop_recording
 from tests.teams_standin import APP_ID, TENANT, BotConnector, KeyServer, Tokens
 
@@ -104,43 +104,23 @@ async def main(
         batches = [bodies[n * requests : (n + 1) * requests] for n in range(runs)]
         stop_recording(connector)
         print("clicking", file=sys.stderr)
-        baseline = await apart.drive_apart(
-            server, "baseline: SDK, fixed card", "/bare/messages", batches[0], bearer, concurrency
+        clicking = apart.Clicking(
+            "baseline: SDK, fixed card", "/bare/messages", "/api/messages", bearer
         )
-        if profile:
-            await server.profile("start")
-        name = f"Signoff, concurrency {concurrency}"
-        async with apart.sampled(server, sample):
-            ours = await apart.drive_apart(
-                server, name, "/api/messages", batches[0], bearer, concurrency
-            )
-        if profile:
-            await server.profile("stop")
-        steady = [
-            await apart.drive_apart(
-                server,
-                f"Signoff, fixed {rate} clicks/s",
-                "/api/messages",
-                batch,
-                bearer,
-                concurrency,
-                per_second=rate,
-            )
-            for rate, batch in zip(rates, batches[1:], strict=True)
-        ]
+        measured = await apart.click_runs(
+            server, clicking, batches, concurrency, rates, bool(profile), sample
+        )
     finally:
         await server.stop()
         await connector_runner.cleanup()
         await keys_runner.cleanup()
     dialect = url.split(":", 1)[0]
-    print_runs(
+    apart.report(
         f"B5 Teams click path on {dialect}: {requests:,} approvals per run, loopback HTTP, "
         "Signoff in its own process (CPU is that process's)",
-        [baseline, ours, *steady],
+        measured,
+        rates,
     )
-    apart.print_ratio(baseline, ours)
-    for rate, run in zip(rates, steady, strict=True):
-        print(f"  p99 at {rate} clicks/s: {run.percentile(0.99):.1f} ms")
     return 0
 
 
