@@ -20,16 +20,12 @@ import asyncio
 import socket
 import sys
 import tempfile
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
-from bench.clicks import measure
-from bench.ledger import fill
-from bench.load import print_runs
-from bench.local import database_with_schema
+from bench.ledger_clicks import by_ledger_size, report
 from bot.audit.auditor import audit_database
 from bot.audit.tsa import load_roots
 from bot.scheduling.anchoring import AnchorConfig
@@ -54,33 +50,13 @@ async def main(
     config = AnchorConfig((tsa_url + "/",), roots, every=every, seconds=seconds)
     mounts = (scheduler_mount(3600, lambda: datetime.now(UTC), config),)
     try:
-        empty = await database_with_schema(a)
-        full = await database_with_schema(b)
-        await fill(full, entries)
-        print("warming up", file=sys.stderr)
-        await measure(await database_with_schema(None), 50, 10)
-        _, busy_empty, steady_empty = await measure(empty, requests, 10, mounts)
-        _, busy_full, steady_full = await measure(full, requests, 10, mounts)
+        found = await by_ledger_size(a, b, entries, requests, mounts)
     finally:
         tsa.terminate()
         await tsa.wait()
-    long = f"{entries:,} entries"
-    print_runs(
-        f"B3 click latency, anchoring every {every} entries, on {empty.split(':', 1)[0]}",
-        [
-            replace(busy_empty, name="empty ledger, concurrency 10"),
-            replace(busy_full, name=f"{long}, concurrency 10"),
-            replace(steady_empty, name="empty ledger, 50 clicks/s"),
-            replace(steady_full, name=f"{long}, 50 clicks/s"),
-        ],
-    )
-    for load, on_empty, on_full in (
-        ("concurrency 10", busy_empty, busy_full),
-        ("50 clicks/s", steady_empty, steady_full),
-    ):
-        ratio = on_full.percentile(0.5) / on_empty.percentile(0.5)
-        print(f"  p50 ratio long / empty at {load}: {ratio:.2f} (target under 1.2)")
-    for name, url in (("empty", empty), ("long", full)):
+    dialect = found.empty.split(":", 1)[0]
+    report(f"B3 click latency, anchoring every {every} entries, on {dialect}", entries, found)
+    for name, url in (("empty", found.empty), ("long", found.full)):
         engine = create_engine(url)
         try:
             audit = await audit_database(engine, roots)

@@ -17,15 +17,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bench.clicks import measure
 from bench.ledger import fill
-from bench.load import print_runs
+from bench.load import Run, print_runs
 from bench.local import database_with_schema
+from bot.runtime import Mount
 
 
-async def main(a: str | None, b: str | None, entries: int, requests: int) -> int:
+@dataclass(frozen=True)
+class BySize:
+    """The two databases and the four runs: each ledger at concurrency 10 and at 50/s."""
+
+    empty: str
+    full: str
+    busy_empty: Run
+    busy_full: Run
+    steady_empty: Run
+    steady_full: Run
+
+
+async def by_ledger_size(
+    a: str | None, b: str | None, entries: int, requests: int, mounts: tuple[Mount, ...] = ()
+) -> BySize:
+    """B1's runs on an empty ledger and on one first filled with `entries`, after a warm-up;
+    `mounts` adds parts of `serve` to both."""
     empty = await database_with_schema(a)
     full = await database_with_schema(b)
     await fill(full, entries)
@@ -33,24 +50,34 @@ async def main(a: str | None, b: str | None, entries: int, requests: int) -> int
     # up the process.
     print("warming up", file=sys.stderr)
     await measure(await database_with_schema(None), 50, 10)
-    _, busy_empty, steady_empty = await measure(empty, requests, 10)
-    _, busy_full, steady_full = await measure(full, requests, 10)
+    _, busy_empty, steady_empty = await measure(empty, requests, 10, mounts)
+    _, busy_full, steady_full = await measure(full, requests, 10, mounts)
+    return BySize(empty, full, busy_empty, busy_full, steady_empty, steady_full)
+
+
+def report(title: str, entries: int, found: BySize) -> None:
+    """The four runs and the p50 ratios long / empty."""
     long = f"{entries:,} entries"
     print_runs(
-        f"B3 click latency by ledger size on {empty.split(':', 1)[0]}",
+        title,
         [
-            replace(busy_empty, name="empty ledger, concurrency 10"),
-            replace(busy_full, name=f"{long}, concurrency 10"),
-            replace(steady_empty, name="empty ledger, 50 clicks/s"),
-            replace(steady_full, name=f"{long}, 50 clicks/s"),
+            replace(found.busy_empty, name="empty ledger, concurrency 10"),
+            replace(found.busy_full, name=f"{long}, concurrency 10"),
+            replace(found.steady_empty, name="empty ledger, 50 clicks/s"),
+            replace(found.steady_full, name=f"{long}, 50 clicks/s"),
         ],
     )
     for load, on_empty, on_full in (
-        ("concurrency 10", busy_empty, busy_full),
-        ("50 clicks/s", steady_empty, steady_full),
+        ("concurrency 10", found.busy_empty, found.busy_full),
+        ("50 clicks/s", found.steady_empty, found.steady_full),
     ):
         ratio = on_full.percentile(0.5) / on_empty.percentile(0.5)
         print(f"  p50 ratio long / empty at {load}: {ratio:.2f} (target under 1.2)")
+
+
+async def main(a: str | None, b: str | None, entries: int, requests: int) -> int:
+    found = await by_ledger_size(a, b, entries, requests)
+    report(f"B3 click latency by ledger size on {found.empty.split(':', 1)[0]}", entries, found)
     return 0
 
 
