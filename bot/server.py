@@ -49,8 +49,9 @@ def settle_heap() -> int:
     request in flight while they do: 60-130 ms each in B5, which made its p99. Frozen
     objects are left out of them. What stays alive while the server runs (ten thousand held
     long-polls, say) still makes a full collection last 400-500 ms, every 5-12 s at Python's
-    default; one after a thousand of the middle generation's collections instead of ten makes
-    that pause rare enough to leave the p99 (B7). Garbage in cycles that reaches the oldest generation waits longer.
+    default; one after a thousand of the middle generation's collections instead of ten
+    makes that pause rare enough to leave the p99 (B7). Garbage in cycles that reaches the
+    oldest generation waits longer.
     """
     gc.collect()
     gc.freeze()
