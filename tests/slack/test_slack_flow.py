@@ -38,23 +38,7 @@ async def test_reject_through_the_reason_form(world: SlackWorld) -> None:
     assert await world.click("U0JAE", world.card_for("D0JAE"), "reject") == 200
     form = world.standin.called("views.open")[-1].args["view"]
     form = json.loads(form) if isinstance(form, str) else form
-    submission = {
-        "type": "view_submission",
-        "user": {"id": "U0JAE", "team_id": "T0ACME"},
-        "team": {"id": "T0ACME"},
-        "view": {
-            "type": "modal",
-            "id": "V0FORM",
-            "callback_id": "signoff.reason",
-            "private_metadata": form["private_metadata"],
-            "state": {
-                "values": {
-                    "reason": {"text": {"type": "plain_text_input", "value": "no bias audit"}}
-                }
-            },
-        },
-    }
-    response = await world.post(urlencode({"payload": json.dumps(submission)}).encode())
+    response = await world.post(world.standin.reason_submission("U0JAE", "no bias audit"))
     assert response.status == 200
     request_id = json.loads(form["private_metadata"])["request_id"]
     state = await world.h.state(request_id)

@@ -10,7 +10,6 @@ the policy names its Slack id.
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -75,21 +74,9 @@ async def test_a_form_from_another_workspace_is_refused_in_the_form(world: Slack
     request_id = opened.split()[1]
     await world.h.settle()
     assert await world.click("U0JAE", world.card_for("D0JAE"), "reject") == 200
-    view = world.standin.called("views.open")[-1].args["view"]
-    form = json.loads(view) if isinstance(view, str) else view
-    payload = {
-        "type": "view_submission",
-        "user": {"id": IMPOSTOR, "team_id": ELSEWHERE},
-        "team": {"id": ELSEWHERE},
-        "view": {
-            "type": "modal",
-            "id": "V0STOLEN",
-            "callback_id": form["callback_id"],
-            "private_metadata": form["private_metadata"],
-            "state": {"values": {"reason": {"text": {"type": "plain_text_input", "value": "x"}}}},
-        },
-    }
-    response = await world.post(urlencode({"payload": json.dumps(payload)}).encode())
+    # The form's own submission, sent by someone of another workspace.
+    stolen = world.standin.reason_submission(IMPOSTOR, "x", team=ELSEWHERE)
+    response = await world.post(stolen)
     assert response.status == 200
     answer = await response.json()
     assert answer["response_action"] == "update"
