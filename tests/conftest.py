@@ -144,14 +144,25 @@ async def _fresh_postgres() -> AsyncIterator[str]:
         await _drop_postgres_database(name)
 
 
-@pytest.fixture
-async def database_url(empty_database_url: str) -> str:
-    """The URL of a database holding the current schema."""
-    engine = create_engine(empty_database_url)
+async def _with_schema(url: str) -> str:
+    engine = create_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     await engine.dispose()
-    return empty_database_url
+    return url
+
+
+@pytest.fixture
+async def database_url(empty_database_url: str) -> str:
+    """The URL of a database holding the current schema."""
+    return await _with_schema(empty_database_url)
+
+
+@pytest.fixture
+async def sqlite_database_url(tmp_path: Path) -> str:
+    """A SQLite file holding the current schema, for what only SQLite shows (one connection,
+    this process's commits)."""
+    return await _with_schema(f"sqlite+aiosqlite:///{tmp_path / 'signoff.db'}")
 
 
 @pytest.fixture

@@ -6,23 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.platforms.api_watch import CHECKED_AT_ONCE, RequestWatch
 from bot.storage.database import create_engine
-from bot.storage.tables import metadata
 from tests.harness import Harness
 
 
 @pytest.fixture
-async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def sqlite_engine(sqlite_database_url: str) -> AsyncIterator[AsyncEngine]:
     """SQLite only: PostgreSQL wakes waiters by LISTEN/NOTIFY (tests/api/test_api_replicas.py)."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'signoff.db'}")
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    engine = create_engine(sqlite_database_url)
     yield engine
     await engine.dispose()
 

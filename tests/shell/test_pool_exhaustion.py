@@ -4,22 +4,18 @@ unavailable (503, which Slack and clients retry), never a 500, and nothing is wr
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.port import ServiceUnavailable
 from bot.storage.database import create_engine
-from bot.storage.tables import metadata
 from tests.harness import Harness
 
 
 @pytest.fixture
-async def one_connection(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'signoff.db'}", pool_timeout=0.2)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+async def one_connection(sqlite_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(sqlite_database_url, pool_timeout=0.2)
     yield engine
     await engine.dispose()
 
