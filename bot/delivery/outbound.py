@@ -229,9 +229,14 @@ class OutboundDelivery:
     async def deliver(
         self, engine: AsyncEngine, policy: Policy, message: Outbound, now: datetime
     ) -> None:
+        await self.sender.send(await self.prepared(engine, policy, message, now))
+
+    async def prepared(
+        self, engine: AsyncEngine, policy: Policy, message: Outbound, now: datetime
+    ) -> OutboundPost:
+        """The POST `message` becomes, by its kind's preparer."""
         prepare = self.kinds.get(message.kind)
         if prepare is None:
             raise PermanentFailure(f"no sender for outbound messages of kind {message.kind}")
         async with engine.connect() as conn:
-            post = await prepare(conn, policy, message, now)
-        await self.sender.send(post)
+            return await prepare(conn, policy, message, now)

@@ -121,10 +121,8 @@ class GateDelivery(OutboundDelivery):
         if not isinstance(message, GitHubReview):
             await super().deliver(engine, policy, message, now)
             return
-        prepare = self.kinds[message.kind]
         for renewed in (False, True):
-            async with engine.connect() as conn:
-                post = await prepare(conn, policy, message, now)
+            post = await self.prepared(engine, policy, message, now)
             try:
                 await self.sender.send(post)
                 return
