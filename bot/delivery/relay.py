@@ -162,14 +162,17 @@ class OutboxRelay:
         return int(count or 0)
 
     async def _claim_or_sleep(self, idle: float) -> Next:
-        """The next page, claimed now; when nothing is due, how long to sleep, read in the
-        same transaction (one transaction each time the relay goes idle, not two)."""
-        now = self.clock()
         async with self.engine.begin() as conn:
-            claimed = await self._claim(conn, now)
-            if claimed:
-                return Next(Page(now, claimed), 0.0)
-            return Next(None, await self._until_next_due(conn, idle))
+            return await self._next_in(conn, idle)
+
+    async def _next_in(self, conn: AsyncConnection, idle: float) -> Next:
+        """The next page, claimed now in `conn`; when nothing is due, how long to sleep, read
+        in the same transaction (one transaction each time the relay goes idle, not two)."""
+        now = self.clock()
+        claimed = await self._claim(conn, now)
+        if claimed:
+            return Next(Page(now, claimed), 0.0)
+        return Next(None, await self._until_next_due(conn, idle))
 
     async def _until_next_due(self, conn: AsyncConnection, idle: float) -> float:
         """Seconds until the earliest row that is first in line falls due, at most `idle`."""
@@ -216,13 +219,7 @@ class OutboxRelay:
             async with self.engine.begin() as conn:
                 await marking(conn, attempts, now)
                 if idle is not None:
-                    later = self.clock()
-                    claimed = await self._claim(conn, later)
-                    following = (
-                        Next(Page(later, claimed), 0.0)
-                        if claimed
-                        else Next(None, await self._until_next_due(conn, idle))
-                    )
+                    following = await self._next_in(conn, idle)
             recorded = list(attempts)
         except Exception as error:
             # A bug or a broken row must not fail the whole page: those rows were sent, and
